@@ -1,0 +1,31 @@
+"""Forms a user fills in about her own account."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language of the interface"), choices=LANGUAGE_CHOICES)
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[DataRequired()],
+                        description=_l("At least 12 characters. A sentence of several words is easy to "
+                                       "remember and hard to guess."),
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(_l("Six-digit code from the app"), validators=[DataRequired(), Length(min=6, max=8)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})

@@ -1,0 +1,86 @@
+"""The signed-in user's own account: language, password, second factor and recovery codes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from counsel import audit
+from counsel.account.forms import LanguageForm, PasswordForm, TotpConfirmForm
+from counsel.errors import CounselError
+from counsel.extensions import db
+from counsel.security import fresh_required, settings
+from counsel.services import accounts, totp
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.route("/", methods=["GET", "POST"])
+def overview() -> ResponseReturnValue:
+    form = LanguageForm(locale=current_user.locale)
+    if form.validate_on_submit():
+        current_user.locale = form.locale.data
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("account.overview"))
+    return render_template(
+        "account/overview.html", form=form, recovery_left=totp.remaining_recovery_codes(current_user)
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password() -> ResponseReturnValue:
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_user, form.current.data or "", form.new.data or "", settings())
+        except CounselError as exc:
+            error = exc.message
+        else:
+            audit.record("password_changed", actor=current_user, target_user=current_user)
+            db.session.commit()
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.login", m="changed"))
+    return render_template("account/password.html", form=form, error=error,
+                           forced=current_user.must_change_password)
+
+
+@bp.route("/totp", methods=["GET", "POST"])
+def totp_setup() -> ResponseReturnValue:
+    if current_user.totp_enabled:
+        return redirect(url_for("account.overview"))
+    if not current_user.totp_secret:
+        # Kept encrypted on the account (not enabled yet) so the scanned code stays valid on reload.
+        current_user.totp_secret = totp.new_secret()
+        db.session.commit()
+    secret = current_user.totp_secret
+    form = TotpConfirmForm()
+    error = None
+    if form.validate_on_submit():
+        step = totp.verify_code(secret, form.code.data or "", None)
+        if step is not None:
+            current_user.totp_enabled = True
+            current_user.totp_last_counter = step
+            codes = totp.new_recovery_codes(current_user)
+            audit.record("totp_enabled", actor=current_user, target_user=current_user)
+            db.session.commit()
+            return render_template("account/recovery_codes.html", codes=codes)
+        error = _("The code is not valid. Check the time on your phone and try the next code.")
+    uri = totp.provisioning_uri(secret, current_user.username)
+    return render_template("account/totp_setup.html", form=form, error=error, secret=secret,
+                           qr=totp.qr_svg(uri), required=settings().require_totp)
+
+
+@bp.post("/recovery-codes")
+@fresh_required
+def recovery_codes() -> ResponseReturnValue:
+    if not current_user.totp_enabled:
+        return redirect(url_for("account.totp_setup"))
+    codes = totp.new_recovery_codes(current_user)
+    audit.record("recovery_codes_renewed", actor=current_user, target_user=current_user)
+    db.session.commit()
+    return render_template("account/recovery_codes.html", codes=codes)

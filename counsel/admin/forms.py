@@ -1,0 +1,54 @@
+"""Forms of the administration pages. Only the fields declared here are ever read."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from counsel.account.forms import LANGUAGE_CHOICES
+from counsel.i18n import ROLE_LABELS
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    display_name = StringField(_l("Name shown to colleagues"), validators=[DataRequired(), Length(max=120)])
+    site_id = SelectField(_l("Site"), coerce=int)
+    roles = CheckboxList(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+                         validators=[DataRequired(message=_l("Choose at least one role."))])
+    locale = SelectField(_l("Language of the interface"), choices=LANGUAGE_CHOICES)
+
+
+class NewUserForm(UserForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(min=3, max=64)],
+                           description=_l("Small letters, digits, dot, dash or underscore; e.g. a.yilmaz"),
+                           render_kw={"autocapitalize": "none", "spellcheck": "false"})
+
+
+class SiteForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=8)],
+                       description=_l("2 to 8 capital letters; prefix of case numbers, e.g. DO"))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+
+
+class SiteEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    active = BooleanField(_l("Active"))
+
+
+class UserFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    site = SelectField(_l("Site"), coerce=int, validators=[Optional()])
+    role = SelectField(_l("Role"), validators=[Optional()], choices=[SelectChoice("", _l("all roles"))]
+                       + [SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()])
+    status = SelectField(_l("Status"), validators=[Optional()], choices=[
+        SelectChoice("active", _l("active")), SelectChoice("inactive", _l("deactivated")),
+        SelectChoice("all", _l("all"))])

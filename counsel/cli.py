@@ -1,0 +1,277 @@
+"""The `counsel` command: Flask's CLI over the app factory, with thin commands over the services."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from counsel import audit, create_app
+from counsel.crypto import CryptoError, KeyRing
+from counsel.errors import CounselError
+from counsel.extensions import db
+from counsel.models.site import Site
+from counsel.models.user import Role, User
+from counsel.services import accounts
+from counsel.services import keys as key_service
+from counsel.settings import Settings, SettingsError, load
+
+CLI_ACTOR = "(command line)"
+
+
+def _settings() -> Settings:
+    value: Settings = current_app.config["COUNSEL"]
+    return value
+
+
+def _keyring() -> KeyRing:
+    keyring: KeyRing = current_app.extensions["counsel.vault"].keyring
+    return keyring
+
+
+def _fail(message: object) -> NoReturn:
+    click.secho(str(message), fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
+def cli() -> None:
+    """counsel: confidential case management for counselling services."""
+
+
+def main() -> None:
+    """Run the command line; a start-up refusal prints its reason, not a traceback."""
+    try:
+        cli()
+    except (SettingsError, CryptoError) as exc:
+        _fail(exc)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+@cli.group()
+def keys() -> None:
+    """Master keys: create, inspect, rotate, retire."""
+
+
+@keys.command("init", with_appcontext=False)
+@click.option("--if-missing", is_flag=True, help="Do nothing when the key file exists.")
+def keys_init(if_missing: bool) -> None:
+    """Create the key file (mode 0600) with master key version 1."""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        _fail(exc)
+    if settings.master_keys:
+        _fail("COUNSEL_MASTER_KEYS is set: the keys come from the environment, no file is needed.")
+    path = settings.key_path
+    if path.exists():
+        if if_missing:
+            return
+        _fail(f"{path} exists already; counsel never overwrites a key file.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    KeyRing.create_file(path)
+    click.echo(f"Created {path} (mode 0600).")
+    click.echo("Back it up apart from the database backups: without it, no record can be read.")
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """Show master-key versions and how many data keys each wraps."""
+    for row in key_service.status(_keyring()):
+        marks = ["current"] if row.current else []
+        if not row.in_ring:
+            marks.append("MISSING FROM KEY RING")
+        click.echo(f"version {row.version}: {row.data_keys} data keys {' '.join(marks)}".rstrip())
+    waiting = key_service.pending(_keyring())
+    if waiting:
+        click.echo(f"{waiting} data keys still wait for re-wrapping: run `counsel keys rotate --resume`.")
+
+
+@keys.command("rotate")
+@click.option("--resume", is_flag=True, help="Finish an interrupted rotation without adding a version.")
+@click.option("--batch-size", default=key_service.BATCH_SIZE, show_default=True)
+def keys_rotate(resume: bool, batch_size: int) -> None:
+    """Add a master-key version and re-wrap every data key with it (resumable, online)."""
+    if _settings().master_keys and not resume:
+        _fail("The keys come from COUNSEL_MASTER_KEYS: add a new version to that JSON, restart the app, "
+              "then run `counsel keys rotate --resume`.")
+
+    def progress(done: int) -> None:
+        click.echo(f"  re-wrapped {done}")
+
+    try:
+        if resume:
+            done = key_service.rewrap(_keyring(), batch_size, progress)
+            version = _keyring().current_version
+        else:
+            version, done = key_service.rotate(_keyring(), batch_size, progress)
+    except CryptoError as exc:
+        _fail(exc)
+    audit.record("keys_rotated", actor_name=CLI_ACTOR, detail=f"version={version} rewrapped={done}")
+    db.session.commit()
+    click.echo(f"Current master key version {version}; {done} data keys re-wrapped.")
+
+
+@keys.command("retire")
+@click.argument("version", type=int)
+def keys_retire(version: int) -> None:
+    """Remove a master-key version that no data key uses any more."""
+    try:
+        key_service.retire(_keyring(), version)
+    except CryptoError as exc:
+        _fail(exc)
+    audit.record("key_retired", actor_name=CLI_ACTOR, detail=f"version={version}")
+    db.session.commit()
+    click.echo(f"Version {version} retired.")
+
+
+# --- setup ----------------------------------------------------------------------------------
+
+@cli.command("setup")
+@click.option("--site-code", default="HQ", show_default=True)
+@click.option("--site-name", default="Zentrale", show_default=True)
+@click.option("--admin", "admin_name", default="admin", show_default=True)
+def setup(site_code: str, site_name: str, admin_name: str) -> None:
+    """Migrate the database to head and create the first admin if there is none (safe to repeat)."""
+    upgrade()
+    if accounts.active_admin_count():
+        click.echo("An active admin exists; nothing to create. "
+                   "Lost the password? `counsel users reset-password USERNAME` sets a new one-time password.")
+        return
+    try:
+        site = db.session.scalars(select(Site).where(Site.code == site_code.upper())).first()
+        site = site or accounts.create_site(site_code, site_name)
+        existing = db.session.scalars(select(User).where(User.username == admin_name)).first()
+        if existing is not None:
+            one_time = accounts.reset_password(existing, _settings())
+            existing.active = True
+            existing.set_roles(existing.roles | {Role.ADMIN})
+            user = existing
+        else:
+            created = accounts.create_user(_settings(), username=admin_name, display_name="Administration",
+                                           site=site, roles={Role.ADMIN})
+            user, one_time = created.user, created.one_time_password or ""
+        audit.record("user_created", actor_name=CLI_ACTOR, target_user=user, detail="first admin")
+        db.session.commit()
+    except CounselError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo("")
+    click.secho("First admin account", bold=True)
+    click.echo(f"  user name:          {user.username}")
+    click.echo(f"  one-time password:  {one_time}")
+    click.echo("  It is shown only now and must be changed at the first sign-in.")
+    click.echo("")
+
+
+# --- sites and users ------------------------------------------------------------------------
+
+@cli.group()
+def sites() -> None:
+    """Sites (Standorte)."""
+
+
+@sites.command("create")
+@click.argument("code")
+@click.argument("name")
+def sites_create(code: str, name: str) -> None:
+    """Create a site with a code (prefix of case numbers) and a name."""
+    try:
+        site = accounts.create_site(code, name)
+        audit.record("site_created", actor_name=CLI_ACTOR, detail=site.code)
+        db.session.commit()
+    except CounselError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"Created site {site.code}: {site.name}")
+
+
+@sites.command("list")
+def sites_list() -> None:
+    """List the sites."""
+    for site in db.session.scalars(select(Site).order_by(Site.code)):
+        click.echo(f"{site.code:<8} {site.name}{'' if site.active else '  (closed)'}")
+
+
+@cli.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--site", "site_code", required=True, help="Site code, e.g. DO")
+@click.option("--name", "display_name", default="", help="Name shown to colleagues")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username: str, roles: tuple[str, ...], site_code: str, display_name: str,
+                 password_stdin: bool) -> None:
+    """Create an account; without --password-stdin a one-time password is printed."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        created = accounts.create_user(_settings(), username=username, display_name=display_name or username,
+                                       site=accounts.site_by_code(site_code), roles={Role(r) for r in roles},
+                                       password=password)
+        audit.record("user_created", actor_name=CLI_ACTOR, target_user=created.user,
+                     detail="roles=" + ",".join(sorted(roles)))
+        db.session.commit()
+    except CounselError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"Created {created.user.username} ({', '.join(sorted(roles))}) at {site_code.upper()}.")
+    if created.one_time_password:
+        click.echo(f"One-time password (shown only now, must be changed): {created.one_time_password}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts with site, roles, second factor and status."""
+    for user in db.session.scalars(select(User).order_by(User.username)):
+        roles = ",".join(sorted(r.value for r in user.roles))
+        click.echo(f"{user.username:<24} {user.site.code:<6} {roles:<28} "
+                   f"{'2fa' if user.totp_enabled else 'no-2fa':<7} {'active' if user.active else 'inactive'}")
+
+
+@users.command("reset-password")
+@click.argument("username")
+def users_reset_password(username: str) -> None:
+    """Give an account a new one-time password (for example a locked-out first admin)."""
+    user = db.session.scalars(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        _fail(f"There is no account {username}.")
+    one_time = accounts.reset_password(user, _settings())
+    audit.record("password_reset", actor_name=CLI_ACTOR, target_user=user)
+    db.session.commit()
+    click.echo(f"One-time password for {user.username} (shown only now, must be changed): {one_time}")
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check every link of the chain and the checkpoints; exit 1 at the first broken link."""
+    result = audit.verify_chain(_settings().checkpoint_path)
+    if result.ok:
+        click.echo(f"Audit chain intact: {result.checked} events.")
+        return
+    _fail(f"Audit chain BROKEN at event {result.first_broken}: {result.problem} "
+          f"({result.checked} events verified before it).")
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Append the chain head to the checkpoint file (run it from cron, e.g. hourly)."""
+    path = _settings().checkpoint_path
+    seq, mac = audit.write_checkpoint(path)
+    click.echo(f"Checkpoint at event {seq} written to {path}.")

@@ -1,0 +1,122 @@
+"""Staff accounts: advisers, supervisors and admins, with roles, site and second factor."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counsel.clock import utcnow
+from counsel.extensions import Base
+from counsel.models.data_key import DataKey
+from counsel.models.encrypted import Encrypted, EncryptedRecord, KeyHolder
+from counsel.models.site import Site
+from counsel.models.types import ciphertext, uuid_pk
+
+
+class Role(enum.StrEnum):
+    ADVISER = "adviser"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class User(EncryptedRecord, Base):
+    """A person who signs in. Never deleted: the audit trail needs the name."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    data_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
+    _totp_secret: Mapped[bytes | None] = ciphertext("totp_secret")
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
+
+    totp_secret = Encrypted("totp_secret")
+
+    data_key: Mapped[DataKey | None] = relationship(lazy="joined")
+    site: Mapped[Site] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def key_holder(self) -> KeyHolder:
+        return self
+
+    @property
+    def roles(self) -> set[Role]:
+        return {Role(row.role) for row in self.role_rows}
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    def set_roles(self, roles: set[Role]) -> None:
+        """Replace the roles, keeping rows that stay so unchanged roles cause no writes."""
+        self.role_rows = [row for row in self.role_rows if Role(row.role) in roles]
+        present = self.roles
+        self.role_rows.extend(UserRole(role=str(role)) for role in sorted(roles - present))
+
+    # Flask-Login's user protocol, without importing Flask into the model layer.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class UserRole(Base):
+    """One role of one user; several per person (a coordinator is often adviser and supervisor)."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class RecoveryCode(Base):
+    """A one-time second-factor code, stored as a SHA-256 hash (codes carry 80 random bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per typed user name (keyed hash), existing or not, so lock-out leaks nothing."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)

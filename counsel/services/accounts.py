@@ -1,0 +1,173 @@
+"""Accounts and sites: creation, roles, deactivation and resets, with the last-admin rule."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+
+from counsel.clock import utcnow
+from counsel.errors import Conflict, CounselError, NotPermitted
+from counsel.extensions import db
+from counsel.models.site import Site
+from counsel.models.user import RecoveryCode, Role, User, UserRole
+from counsel.services import passwords
+from counsel.services.signin import normalise_username
+from counsel.sessions import end_user_sessions
+from counsel.settings import Settings
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+SITE_CODE_PATTERN = re.compile(r"^[A-Z]{2,8}$")
+LOCALES = ("de", "en")
+
+
+class AccountError(CounselError):
+    """An account change was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    user: User
+    one_time_password: str | None
+
+
+def create_site(code: str, name: str) -> Site:
+    """Create a site; the code becomes the prefix of its case numbers."""
+    code = code.strip().upper()
+    name = name.strip()
+    if not SITE_CODE_PATTERN.match(code):
+        raise AccountError(_l("A site code has 2 to 8 capital letters, e.g. DO."))
+    if not name:
+        raise AccountError(_l("A site needs a name."))
+    if db.session.scalar(select(Site.id).where(Site.code == code)) is not None:
+        raise Conflict(_l("A site with the code %(code)s exists already.", code=code))
+    site = Site(code=code, name=name, active=True)
+    db.session.add(site)
+    db.session.flush()
+    return site
+
+
+def site_by_code(code: str) -> Site:
+    site = db.session.scalars(select(Site).where(Site.code == code.strip().upper())).first()
+    if site is None:
+        raise AccountError(_l("There is no site with the code %(code)s.", code=code))
+    return site
+
+
+def create_user(
+    settings: Settings,
+    *,
+    username: str,
+    display_name: str,
+    site: Site,
+    roles: set[Role],
+    password: str | None = None,
+    locale: str = "de",
+) -> NewAccount:
+    """Create an account; without a password, a one-time password is generated and must be changed."""
+    username = normalise_username(username)
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError(
+            _l("A user name has 3 to 64 characters: small letters, digits, dot, dash or underscore.")
+        )
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(_l("The user name %(name)s is taken.", name=username))
+    if not roles:
+        raise AccountError(_l("Choose at least one role."))
+    if locale not in LOCALES:
+        raise AccountError(_l("Unknown language."))
+    one_time = None
+    if password is None:
+        one_time = passwords.one_time_password()
+        password = one_time
+    else:
+        passwords.check_policy(password, settings, username)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        site=site,
+        password_hash=passwords.hash_password(password, settings),
+        must_change_password=one_time is not None,
+        active=True,
+        locale=locale,
+    )
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    return NewAccount(user, one_time)
+
+
+def active_admin_count(excluding: User | None = None) -> int:
+    query = (
+        select(func.count(func.distinct(User.id)))
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), UserRole.role == Role.ADMIN.value)
+    )
+    if excluding is not None:
+        query = query.where(User.id != excluding.id)
+    return int(db.session.scalar(query) or 0)
+
+
+def _keep_an_admin(user: User, still_admin: bool) -> None:
+    if user.has_role(Role.ADMIN) and user.active and not still_admin and active_admin_count(excluding=user) == 0:
+        raise NotPermitted(_l("This is the last active administrator; name another one first."))
+
+
+def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str) -> None:
+    """Change name, site, roles and language; the last active admin keeps the admin role."""
+    if not roles:
+        raise AccountError(_l("Choose at least one role."))
+    if locale not in LOCALES:
+        raise AccountError(_l("Unknown language."))
+    _keep_an_admin(user, Role.ADMIN in roles)
+    user.display_name = display_name.strip() or user.username
+    user.site = site
+    user.locale = locale
+    user.set_roles(roles)
+
+
+def deactivate(user: User) -> None:
+    """Deactivate (never delete) and end every session of the user."""
+    _keep_an_admin(user, still_admin=False)
+    user.active = False
+    user.deactivated_at = utcnow()
+    end_user_sessions(user.id)
+
+
+def reactivate(user: User) -> None:
+    user.active = True
+    user.deactivated_at = None
+
+
+def reset_password(user: User, settings: Settings) -> str:
+    """Set a one-time password that must be changed at the next sign-in; end all sessions."""
+    one_time = passwords.one_time_password()
+    user.password_hash = passwords.hash_password(one_time, settings)
+    user.must_change_password = True
+    user.password_changed_at = utcnow()
+    end_user_sessions(user.id)
+    return one_time
+
+
+def reset_totp(user: User) -> None:
+    """Remove the second factor and its recovery codes; the user enrols again at next sign-in."""
+    user.totp_secret = None
+    user.totp_enabled = False
+    user.totp_last_counter = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    end_user_sessions(user.id)
+
+
+def change_own_password(user: User, current: str, new: str, settings: Settings) -> None:
+    """Change a password after checking the current one; every session of the user ends."""
+    if not passwords.verify(user.password_hash, current, settings):
+        raise AccountError(_l("The current password is not correct."))
+    passwords.check_policy(new, settings, user.username)
+    if passwords.verify(user.password_hash, new, settings):
+        raise AccountError(_l("The new password must differ from the current one."))
+    user.password_hash = passwords.hash_password(new, settings)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    end_user_sessions(user.id)

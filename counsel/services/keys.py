@@ -1,0 +1,106 @@
+"""Master-key rotation: add a version, re-wrap every data key in batches, retire old versions.
+
+Only data keys are re-wrapped; no field is re-encrypted. Each batch commits on its own and
+updates a row only if it still holds what was read, so an interrupted rotation resumes where
+it stopped and the app may keep serving meanwhile (it reloads the key file when it changes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from counsel.crypto import KeyRing, KeyRingError
+from counsel.extensions import changed_rows, db
+from counsel.models.data_key import DataKey
+
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    version: int
+    data_keys: int
+    current: bool
+    in_ring: bool
+
+
+def status(keyring: KeyRing) -> list[VersionStatus]:
+    """Count data keys per master-key version, including versions no data key uses."""
+    counts = dict(
+        db.session.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version)).tuples()
+    )
+    versions = sorted(set(keyring.versions) | set(counts))
+    return [
+        VersionStatus(v, int(counts.get(v, 0)), v == keyring.current_version, v in keyring.versions)
+        for v in versions
+    ]
+
+
+def pending(keyring: KeyRing) -> int:
+    """Count data keys not yet wrapped by the current master key."""
+    count = db.session.scalar(
+        select(func.count()).select_from(DataKey).where(DataKey.master_version != keyring.current_version)
+    )
+    return int(count or 0)
+
+
+def rewrap(keyring: KeyRing, batch_size: int = BATCH_SIZE, after_batch: Callable[[int], None] | None = None) -> int:
+    """Re-wrap every data key under the current master key; return how many were re-wrapped."""
+    target = keyring.current_version
+    done = 0
+    while pending(keyring):  # a second pass catches keys the running app made meanwhile
+        last_id: uuid.UUID | None = None
+        while batch := _next_batch(target, last_id, batch_size):
+            for row in batch:
+                raw = keyring.unwrap(row.master_version, row.wrapped, str(row.id))
+                version, wrapped = keyring.wrap(raw, str(row.id))
+                done += changed_rows(
+                    update(DataKey)
+                    .where(DataKey.id == row.id, DataKey.master_version == row.master_version,
+                           DataKey.wrapped == row.wrapped)
+                    .values(master_version=version, wrapped=wrapped)
+                    .execution_options(synchronize_session=False)
+                )
+            last_id = batch[-1].id
+            db.session.commit()
+            if after_batch is not None:
+                after_batch(done)
+    return done
+
+
+def _next_batch(target: int, after: uuid.UUID | None, size: int) -> list[DataKey]:
+    query = select(DataKey).where(DataKey.master_version != target).order_by(DataKey.id).limit(size)
+    if after is not None:
+        query = query.where(DataKey.id > after)
+    db.session.expire_all()
+    return list(db.session.scalars(query).all())
+
+
+def rotate(keyring: KeyRing, batch_size: int = BATCH_SIZE,
+           after_batch: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """Add a master-key version and re-wrap every data key; refuse while a rotation is unfinished."""
+    if pending(keyring):
+        raise KeyRingError(
+            f"{pending(keyring)} data keys are not yet on version {keyring.current_version}: an earlier "
+            "rotation is unfinished. Run `counsel keys rotate --resume` first."
+        )
+    version = keyring.add_version()
+    return version, rewrap(keyring, batch_size, after_batch)
+
+
+def retire(keyring: KeyRing, version: int) -> None:
+    """Remove a master-key version from the ring; refused while any data key uses it."""
+    if version not in keyring.versions:
+        raise KeyRingError(f"Version {version} is not in the key ring.")
+    if version == keyring.current_version:
+        raise KeyRingError(f"Version {version} is the current version; rotate first.")
+    in_use = db.session.scalar(select(func.count()).select_from(DataKey).where(DataKey.master_version == version))
+    if in_use:
+        raise KeyRingError(
+            f"Version {version} still wraps {in_use} data keys; run `counsel keys rotate --resume` first."
+        )
+    keyring.remove_version(version)

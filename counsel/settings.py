@@ -1,0 +1,185 @@
+"""Typed settings: config/default.toml, then config/<env>.toml, then COUNSEL_CONFIG, then COUNSEL_* env.
+
+Settings are read once, frozen, and checked: production refuses to start with a development
+secret or without HTTPS-only cookies, and the error says what to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+ENV_PREFIX = "COUNSEL_"
+DEVELOPMENT_SECRET_MARK = "insecure-development-secret"  # noqa: S105 - a marker to refuse, not a secret
+ENVIRONMENTS = ("production", "development", "test")
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the message tells the operator what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "production"
+    secret_key: str = ""
+    database_url: str = ""
+    instance_path: str = ""
+    key_file: str = ""
+    master_keys: str = ""
+    default_locale: str = "de"
+    require_totp: bool = True
+    password_min_length: int = 12
+    password_max_length: int = 256
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    login_lockout_threshold: int = 5
+    login_lockout_minutes: int = 15
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_login_per_address: str = "30 per minute;300 per day"
+    ratelimit_login_per_account: str = "10 per minute"
+    session_idle_minutes: int = 15
+    session_absolute_hours: int = 8
+    reauth_minutes: int = 5
+    session_cookie_secure: bool = True
+    blind_index_bits: int = 16
+    audit_checkpoint_file: str = ""
+    report_min_cell: int = 5
+    funder_min_cell: int = 10
+    funder_rounding: int = 5
+    log_level: str = "INFO"
+    trusted_proxies: int = 0
+    templates_path: str = field(default=str(PROJECT_ROOT / "templates"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def instance_dir(self) -> Path:
+        return Path(self.instance_path) if self.instance_path else PROJECT_ROOT / "instance"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_dir / 'counsel.sqlite3'}"
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.key_file) if self.key_file else self.instance_dir / "keys.json"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        if self.audit_checkpoint_file:
+            return Path(self.audit_checkpoint_file)
+        return self.instance_dir / "audit-checkpoints.log"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a checked copy with some values changed (tests and tools)."""
+        return check(dataclasses.replace(self, **changes))
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from files and environment, later sources winning."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    values.update(_read_toml(CONFIG_DIR / "default.toml"))
+    env = (overrides or {}).get("env") or environ.get(ENV_PREFIX + "ENV") or values.get("env")
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"COUNSEL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
+    env_file = CONFIG_DIR / f"{env}.toml"
+    if env_file.exists():
+        values.update(_read_toml(env_file))
+    if extra := environ.get(ENV_PREFIX + "CONFIG"):
+        values.update(_read_toml(Path(extra)))
+    values.update(_from_environ(environ))
+    values.update(overrides or {})
+    values["env"] = env
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(f"Unknown setting(s): {', '.join(unknown)}.")
+    return check(Settings(**values))
+
+
+def check(settings: Settings) -> Settings:
+    """Refuse settings that would run production insecurely, saying why."""
+    problems: list[str] = []
+    if settings.is_production:
+        if not settings.secret_key:
+            problems.append(
+                "COUNSEL_SECRET_KEY is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and keep it secret."
+            )
+        elif DEVELOPMENT_SECRET_MARK in settings.secret_key or len(settings.secret_key) < 32:
+            problems.append(
+                "COUNSEL_SECRET_KEY is a development secret or shorter than 32 characters; "
+                "set a random secret for production."
+            )
+        if not settings.session_cookie_secure:
+            problems.append(
+                "session_cookie_secure is false: production cookies must be HTTPS-only. "
+                "Serve counsel behind TLS and remove the override."
+            )
+    elif not settings.secret_key:
+        problems.append("secret_key is empty; set COUNSEL_SECRET_KEY.")
+    if settings.password_min_length < 12:
+        problems.append("password_min_length must be at least 12.")
+    if settings.password_max_length < 128:
+        problems.append("password_max_length must be at least 128.")
+    if settings.report_min_cell < 3:
+        problems.append("report_min_cell must be at least 3.")
+    if settings.funder_min_cell < settings.report_min_cell:
+        problems.append("funder_min_cell must be at least report_min_cell.")
+    if not 8 <= settings.blind_index_bits <= 32:
+        problems.append("blind_index_bits must be between 8 and 32.")
+    if problems:
+        raise SettingsError("counsel cannot start:\n- " + "\n- ".join(problems))
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"Settings file {path} does not exist.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from exc
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in (ENV_PREFIX + "ENV", ENV_PREFIX + "CONFIG"):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in types:
+            continue
+        values[name] = _convert(name, raw, types[name])
+    return values
+
+
+def _convert(name: str, raw: str, kind: Any) -> Any:
+    if kind in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"COUNSEL_{name.upper()} must be true or false, not {raw!r}.")
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"COUNSEL_{name.upper()} must be a whole number, not {raw!r}.") from exc
+    return raw

@@ -1,0 +1,115 @@
+"""The vault joins the key ring to the database: data keys per record, sealing and opening fields.
+
+This is the one place where ciphertext meets a row: it creates a record's data key on first
+use, wraps it under the current master key, and turns every crypto failure into
+`UnreadableField` naming the record and field, so a page can say which record is damaged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
+
+from counsel.crypto import BlindIndex, CryptoError, FieldCipher, KeyRing, KeyRingError, UnreadableField
+from counsel.extensions import CounselSession
+from counsel.models.data_key import DataKey
+from counsel.models.encrypted import EncryptedRecord, pending_plaintext
+from counsel.settings import Settings
+
+CIPHER_CACHE_SIZE = 4096
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    """Load the master keys from COUNSEL_MASTER_KEYS or the key file; refuse to run without them."""
+    if settings.master_keys:
+        return KeyRing.from_json(settings.master_keys)
+    path = settings.key_path
+    if not path.exists():
+        raise KeyRingError(
+            f"No key ring at {path}. Create one with `counsel keys init` (mode 0600, keep a backup "
+            "apart from the database backups), or name an existing one with COUNSEL_KEY_FILE, or "
+            "pass its JSON in COUNSEL_MASTER_KEYS."
+        )
+    return KeyRing.from_file(path)
+
+
+class Vault:
+    """Encrypt and decrypt model fields with per-record data keys."""
+
+    def __init__(self, keyring: KeyRing, blind_index_bits: int = 16) -> None:
+        self.keyring = keyring
+        self.blind_index = BlindIndex(keyring.purpose_key("blind-index"), bits=blind_index_bits)
+        self._ciphers: OrderedDict[uuid.UUID, FieldCipher] = OrderedDict()
+
+    def encrypt(self, obj: EncryptedRecord, column: str, plaintext: str) -> bytes:
+        """Seal one field value to its table, column and row."""
+        cipher = self._cipher_for(obj, column)
+        return cipher.encrypt(plaintext, table=obj.__tablename__, column=column, row_id=str(obj.id))
+
+    def decrypt(self, obj: EncryptedRecord, column: str, blob: bytes) -> str:
+        """Open one field value; any failure is an UnreadableField naming the record."""
+        cipher = self._cipher_for(obj, column)
+        return cipher.decrypt(blob, table=obj.__tablename__, column=column, row_id=str(obj.id))
+
+    def refresh_keys(self) -> None:
+        """Pick up master-key versions another process added (`counsel keys rotate`)."""
+        self.keyring.refresh()
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        """Drop a cached data key (after crypto-shredding its record)."""
+        self._ciphers.pop(key_id, None)
+
+    def _cipher_for(self, obj: EncryptedRecord, column: str) -> FieldCipher:
+        holder = obj.key_holder()
+        data_key: DataKey | None = holder.data_key
+        if data_key is None:
+            data_key = self._new_data_key(holder)
+        cipher = self._ciphers.get(data_key.id)
+        if cipher is not None:
+            self._ciphers.move_to_end(data_key.id)
+            return cipher
+        try:
+            raw = self.keyring.unwrap(data_key.master_version, data_key.wrapped, str(data_key.id))
+        except CryptoError as exc:
+            raise UnreadableField(obj.__tablename__, str(obj.id), column, str(exc)) from exc
+        cipher = FieldCipher(raw)
+        self._ciphers[data_key.id] = cipher
+        if len(self._ciphers) > CIPHER_CACHE_SIZE:
+            self._ciphers.popitem(last=False)
+        return cipher
+
+    def _new_data_key(self, holder: Any) -> DataKey:
+        key_id = uuid.uuid4()
+        raw = KeyRing.new_data_key()
+        version, wrapped = self.keyring.wrap(raw, str(key_id))
+        data_key = DataKey(id=key_id, master_version=version, wrapped=wrapped)
+        holder.data_key = data_key
+        session = object_session(holder)
+        if session is not None:
+            session.add(data_key)
+        self._ciphers[key_id] = FieldCipher(raw)
+        return data_key
+
+
+@event.listens_for(CounselSession, "before_flush")
+def seal_pending(session: Session, flush_context: Any, instances: Any) -> None:
+    """Encrypt plaintexts set on objects before they had a row id or a data key."""
+    vault = session.info.get("vault")
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, EncryptedRecord):
+            continue
+        pending = pending_plaintext(obj)
+        if not pending:
+            continue
+        if vault is None:
+            raise RuntimeError("encrypted fields set but the session has no vault")
+        if obj.id is None:
+            obj.id = uuid.uuid4()
+        for column, value in list(pending.items()):
+            blob = None if value is None else vault.encrypt(obj, column, value)
+            setattr(obj, "_" + column, blob)
+            del pending[column]
