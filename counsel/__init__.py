@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     logging.getLogger("counsel").setLevel(settings.log_level)
     if settings.sqlalchemy_url.startswith("sqlite:///"):
-        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     app.extensions["counsel.vault"] = Vault(load_keyring(settings), settings.blind_index_bits)
     extensions.db.init_app(app)

@@ -30,9 +30,8 @@ class VersionStatus:
 
 def status(keyring: KeyRing) -> list[VersionStatus]:
     """Count data keys per master-key version, including versions no data key uses."""
-    counts = dict(
-        db.session.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version)).tuples()
-    )
+    rows = db.session.execute(select(DataKey.master_version, func.count()).group_by(DataKey.master_version))
+    counts = {version: count for version, count in rows}
     versions = sorted(set(keyring.versions) | set(counts))
     return [
         VersionStatus(v, int(counts.get(v, 0)), v == keyring.current_version, v in keyring.versions)
