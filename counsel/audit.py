@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import insert, select, update
+from sqlalchemy import Insert, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from counsel.clock import utcnow
 from counsel.extensions import changed_rows, db
@@ -25,6 +26,8 @@ from counsel.models.audit import AuditEvent, AuditHead
 from counsel.services.signin import find_user
 
 GENESIS = "0" * 64
+FIELDS = ("seq", "at", "actor_id", "actor_name", "action", "case_id", "case_number", "target_user_id", "ip",
+          "detail")
 
 
 def chain_key() -> bytes:
@@ -33,9 +36,7 @@ def chain_key() -> bytes:
 
 
 def _canonical(event: dict[str, Any]) -> bytes:
-    fields = ("seq", "at", "actor_id", "actor_name", "action", "case_id", "case_number", "target_user_id", "ip",
-              "detail")
-    values = {name: (None if event[name] is None else str(event[name])) for name in fields}
+    values = {name: (None if event[name] is None else str(event[name])) for name in FIELDS}
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -53,8 +54,12 @@ def record(
     detail: str = "",
 ) -> None:
     """Append an event to the chain inside the caller's transaction (commit stays with the caller)."""
-    if not changed_rows(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)):
-        db.session.execute(insert(AuditHead).values(id=1, seq=1, mac=GENESIS))
+    advance = update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+    if not changed_rows(advance):
+        # The very first event: two writers may both find no head, so create it without conflict
+        # and advance it again; the second writer then waits for the first one's row lock.
+        db.session.execute(_head_if_missing())
+        changed_rows(advance)
     head = db.session.execute(select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1)).one()
     event: dict[str, Any] = {
         "seq": head.seq,
@@ -71,6 +76,17 @@ def record(
     event["mac"] = compute_mac(chain_key(), head.mac or GENESIS, event)
     db.session.execute(insert(AuditEvent).values(**event))
     db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(mac=event["mac"]))
+
+
+def _head_if_missing() -> Insert:
+    """Build an INSERT of the empty head that does nothing when another writer made it first."""
+    values = {"id": 1, "seq": 0, "mac": GENESIS}
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    if dialect == "sqlite":
+        return sqlite.insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    return insert(AuditHead).values(**values)
 
 
 def record_sign_in(user: Any) -> None:
@@ -90,44 +106,62 @@ def record_sign_in_failure(typed_name: str, *, locked: bool, second_factor: bool
 
 @dataclass(frozen=True)
 class Verification:
+    """The outcome of a walk along the chain; `kind` names the problem for translated messages."""
+
     ok: bool
     checked: int
     first_broken: int | None = None
     problem: str = ""
+    kind: str = ""
+    checkpoints: int = 0
+    last_checkpoint: int | None = None
 
 
 def verify_chain(checkpoint: Path | None = None) -> Verification:
     """Walk the chain from the start; report the first event whose link does not hold."""
     key = chain_key()
     previous = GENESIS
-    expected_seq = 1
     count = 0
-    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
     macs: dict[int, str] = {}
-    for row in rows:
-        event = {c: getattr(row, c) for c in ("seq", "at", "actor_id", "actor_name", "action", "case_id",
-                                              "case_number", "target_user_id", "ip", "detail")}
-        if row.seq != expected_seq:
-            return Verification(False, count, expected_seq, f"event {expected_seq} is missing")
-        if not hmac.compare_digest(compute_mac(key, previous, event), row.mac):
-            return Verification(False, count, row.seq, f"event {row.seq} was changed, inserted or moved")
-        previous = row.mac
-        macs[row.seq] = row.mac
-        expected_seq += 1
-        count += 1
+    # Plain rows, not ORM objects: an identity map could hand back values older than the table's.
+    columns = [getattr(AuditEvent, name) for name in (*FIELDS, "mac")]
+    query = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    with db.session.execute(query) as rows:
+        for row in rows:
+            event = row._asdict()
+            if event["seq"] != count + 1:
+                return Verification(False, count, count + 1, f"event {count + 1} is missing", "missing")
+            if not hmac.compare_digest(compute_mac(key, previous, event), event["mac"]):
+                return Verification(False, count, count + 1, f"event {count + 1} was changed, inserted or moved",
+                                    "changed")
+            previous = macs[count + 1] = event["mac"]
+            count += 1
     head = db.session.execute(select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1)).first()
+    if head is None and count:
+        return Verification(False, count, count + 1, "the chain head is missing", "head_missing")
     if head is not None and (head.seq != count or (count and head.mac != previous)):
-        return Verification(False, count, count + 1, "the chain head does not match the last event")
-    if checkpoint is not None:
-        for seq, mac in read_checkpoints(checkpoint):
-            if seq == 0:
-                continue
-            if seq > count:
-                return Verification(False, count, count + 1,
-                                    f"events after {count} are missing (checkpoint saw {seq})")
-            if macs.get(seq) != mac:
-                return Verification(False, count, seq, f"event {seq} differs from the checkpoint")
-    return Verification(True, count)
+        first = min(head.seq, count) + 1
+        return Verification(False, first - 1, first,
+                            f"the chain head (event {head.seq}) does not match the last event ({count})", "head")
+    return _against_checkpoints(checkpoint, count, macs) if checkpoint is not None else Verification(True, count)
+
+
+def _against_checkpoints(path: Path, count: int, macs: dict[int, str]) -> Verification:
+    """Compare the chain with the heads written outside the database: a cut-off tail shows here."""
+    try:
+        seen = [(seq, mac) for seq, mac in read_checkpoints(path) if seq > 0]
+    except ValueError as exc:
+        return Verification(False, count, None, f"the checkpoint file is unreadable: {exc}", "checkpoint_file")
+    last = max((seq for seq, _ in seen), default=None)
+    for seq, mac in sorted(seen):
+        if seq <= count and not hmac.compare_digest(macs[seq], mac):
+            return Verification(False, seq - 1, seq, f"event {seq} differs from the checkpoint", "checkpoint",
+                                len(seen), last)
+    if last is not None and last > count:
+        return Verification(False, count, count + 1,
+                            f"events {count + 1} to {last} are missing (a checkpoint saw event {last})", "cut",
+                            len(seen), last)
+    return Verification(True, count, checkpoints=len(seen), last_checkpoint=last)
 
 
 def write_checkpoint(path: Path) -> tuple[int, str]:
@@ -141,11 +175,15 @@ def write_checkpoint(path: Path) -> tuple[int, str]:
 
 
 def read_checkpoints(path: Path) -> list[tuple[int, str]]:
+    """Read the (sequence, MAC) pairs of a checkpoint file; a damaged line raises ValueError."""
     if not path.exists():
         return []
     entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
-            data = json.loads(line)
-            entries.append((int(data["seq"]), str(data["mac"])))
+            try:
+                data = json.loads(line)
+                entries.append((int(data["seq"]), str(data["mac"])))
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"line {number} of {path}") from None
     return entries

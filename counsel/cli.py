@@ -18,6 +18,7 @@ from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import accounts
+from counsel.services import demo as demo_service
 from counsel.services import keys as key_service
 from counsel.settings import Settings, SettingsError, load
 
@@ -265,8 +266,8 @@ def audit_verify() -> None:
     if result.ok:
         click.echo(f"Audit chain intact: {result.checked} events.")
         return
-    _fail(f"Audit chain BROKEN at event {result.first_broken}: {result.problem} "
-          f"({result.checked} events verified before it).")
+    where = f" at event {result.first_broken}" if result.first_broken is not None else ""
+    _fail(f"Audit chain BROKEN{where}: {result.problem} ({result.checked} events verified before it).")
 
 
 @audit_group.command("checkpoint")
@@ -275,3 +276,32 @@ def audit_checkpoint() -> None:
     path = _settings().checkpoint_path
     seq, mac = audit.write_checkpoint(path)
     click.echo(f"Checkpoint at event {seq} written to {path}.")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+@cli.group()
+def demo() -> None:
+    """Fake data for demonstrations and benchmarks (refused in production)."""
+
+
+@demo.command("seed")
+@click.option("--cases", "case_count", default=200, show_default=True, type=click.IntRange(min=0))
+@click.option("--consultations-per-case", default=10.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--seed", "seed_value", default=2026, show_default=True, help="Random seed, for repeatable data.")
+def demo_seed(case_count: int, consultations_per_case: float, seed_value: int) -> None:
+    """Create demo sites, advisers, cases and consultations."""
+    if _settings().is_production:
+        _fail("counsel demo seed refuses to write fake cases into a production installation.")
+
+    def progress(done: int) -> None:
+        if done % 10_000 == 0 or done == case_count:
+            click.echo(f"  {done} cases")
+
+    result = demo_service.seed(_settings(), current_app.extensions["counsel.vault"], case_count,
+                               consultations_per_case, seed_value, progress=progress)
+    audit.record("demo_seeded", actor_name=CLI_ACTOR, detail=f"cases={result.cases}")
+    db.session.commit()
+    click.echo(f"{result.cases} cases with {result.consultations} consultations at {result.sites} sites, "
+               f"{result.advisers} advisers.")
+    click.echo(f"Demo accounts (e.g. do.beraterin1, do.koordination) share the password: {result.password}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
 from flask import current_app, has_request_context, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from counsel import languages
 from counsel.models.user import Role
 
 UI_LOCALES = ("de", "en")
@@ -32,10 +32,5 @@ def select_locale() -> str:
 
 
 def language_name(tag: str, locale: str | None = None) -> str:
-    """Name a BCP 47 tag in the interface language using CLDR data (`ckb` -> "Zentralkurdisch")."""
-    display = locale or str(get_locale() or "de")
-    try:
-        name = Locale.parse(tag, sep="-").get_display_name(display)
-    except (ValueError, UnknownLocaleError):
-        return tag
-    return name or tag
+    """Name a BCP 47 tag in the interface language (CLDR data, see counsel.languages)."""
+    return languages.language_name(tag, locale or str(get_locale() or "de"))

@@ -20,7 +20,8 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from counsel import create_app
 from counsel.crypto import KeyRing
@@ -33,8 +34,13 @@ from counsel.settings import PROJECT_ROOT, Settings, load
 __all__ = ["PROJECT_ROOT"]
 
 PASSWORD = "correct horse battery staple 42"
-POSTGRES_URL = os.environ.get("COUNSEL_DATABASE_URL", "")
-ON_POSTGRES = POSTGRES_URL.startswith("postgresql")
+SERVER_URL = os.environ.get("COUNSEL_DATABASE_URL", "")
+ON_POSTGRES = SERVER_URL.startswith("postgresql")
+# Each test run gets a database of its own on the server, so parallel runs never meet.
+POSTGRES_URL = (
+    make_url(SERVER_URL).set(database=f"{make_url(SERVER_URL).database}_{os.getpid()}")
+    .render_as_string(hide_password=False) if ON_POSTGRES else ""
+)
 CSRF_PATTERN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 _pg_tables_ready = False
@@ -53,6 +59,25 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return load(values, environ={})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_database() -> Iterator[None]:
+    """Create this run's PostgreSQL database and drop it at the end."""
+    if not ON_POSTGRES:
+        yield
+        return
+    name = make_url(POSTGRES_URL).database
+    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def _reset_postgres() -> None:

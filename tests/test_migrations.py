@@ -11,28 +11,34 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy.pool import NullPool
 
 from counsel.extensions import db
 from counsel.settings import PROJECT_ROOT
-from tests.conftest import ON_POSTGRES, POSTGRES_URL, make_settings, running
+from tests.conftest import ON_POSTGRES, POSTGRES_URL, SERVER_URL, make_settings, running
 
 
 @pytest.fixture
 def empty_app(tmp_path) -> Iterator[Flask]:
     """An app on a database of its own that starts empty (a second PostgreSQL database in CI)."""
-    if ON_POSTGRES:
-        url = make_url(POSTGRES_URL)
-        name = f"{url.database}_migrations"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+    if not ON_POSTGRES:
+        with running(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'migrations.sqlite3'}")) as app:
+            yield app
+        return
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_migrations"
+    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
         database_url = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-    with running(make_settings(tmp_path, database_url=database_url)) as app:
-        yield app
+        with running(make_settings(tmp_path, database_url=database_url)) as app:
+            yield app
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def schema_diff() -> list:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import FieldList, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
@@ -29,3 +29,9 @@ class PasswordForm(FlaskForm):
 class TotpConfirmForm(FlaskForm):
     code = StringField(_l("Six-digit code from the app"), validators=[DataRequired(), Length(min=6, max=8)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class CounselLanguagesForm(FlaskForm):
+    tags = FieldList(StringField(_l("Language"), validators=[Optional(), Length(max=60)],
+                                 render_kw={"list": "language-options", "autocomplete": "off"}),
+                     min_entries=6, max_entries=6)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from counsel import audit
-from counsel.account.forms import LanguageForm, PasswordForm, TotpConfirmForm
+from counsel.account.forms import CounselLanguagesForm, LanguageForm, PasswordForm, TotpConfirmForm
 from counsel.errors import CounselError
 from counsel.extensions import db
+from counsel.i18n import language_name
+from counsel.languages import parse_picker_value
 from counsel.security import fresh_required, settings
 from counsel.services import accounts, totp
 
@@ -25,9 +27,32 @@ def overview() -> ResponseReturnValue:
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("account.overview"))
-    return render_template(
-        "account/overview.html", form=form, recovery_left=totp.remaining_recovery_codes(current_user)
-    )
+    return render_template("account/overview.html", form=form, languages=_languages_form(),
+                           recovery_left=totp.remaining_recovery_codes(current_user))
+
+
+def _languages_form() -> CounselLanguagesForm:
+    form = CounselLanguagesForm()
+    if request.method == "GET" or not form.is_submitted():
+        form = CounselLanguagesForm(formdata=None, tags=[f"{language_name(tag)} ({tag})"
+                                                        for tag in current_user.languages])
+    return form
+
+
+@bp.post("/languages")
+def languages() -> ResponseReturnValue:
+    """Record the languages she counsels in, so clients can be matched with her."""
+    form = CounselLanguagesForm()
+    tags = [parse_picker_value(entry.data or "") for entry in form.tags if (entry.data or "").strip()]
+    if not form.validate_on_submit() or None in tags:
+        flash(_("Please pick the languages from the list, or type tags such as ar or ckb."), "error")
+        return render_template("account/overview.html", form=LanguageForm(locale=current_user.locale),
+                               languages=form, recovery_left=totp.remaining_recovery_codes(current_user)), 400
+    current_user.set_languages([tag for tag in tags if tag])
+    audit.record("languages_changed", actor=current_user, target_user=current_user)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("account.overview"))
 
 
 @bp.route("/password", methods=["GET", "POST"])

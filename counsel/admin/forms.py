@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from counsel.account.forms import LANGUAGE_CHOICES
+from counsel.forms_common import CheckboxList
 from counsel.i18n import ROLE_LABELS
-
-
-class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class UserForm(FlaskForm):
@@ -52,3 +47,9 @@ class UserFilterForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()], choices=[
         SelectChoice("active", _l("active")), SelectChoice("inactive", _l("deactivated")),
         SelectChoice("all", _l("all"))])
+
+
+class TransferForm(FlaskForm):
+    source = SelectField(_l("Cases held by"), validators=[DataRequired()])
+    case_ids = CheckboxList(_l("Cases"), validators=[DataRequired(message=_l("Choose at least one case."))])
+    target = SelectField(_l("Hand over to"), validators=[DataRequired()])

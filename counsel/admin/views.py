@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,16 +13,14 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
+from counsel.admin import bp
 from counsel.admin.forms import NewUserForm, SiteEditForm, SiteForm, UserFilterForm, UserForm
 from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User, UserRole
-from counsel.security import fresh_required, require_role, settings
+from counsel.security import fresh_required, settings
 from counsel.services import accounts
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(require_role(Role.ADMIN))
 
 
 def _site_choices(active_only: bool = True) -> list[SelectChoice]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy import text
 
+from counsel.access import is_adviser, today
 from counsel.extensions import db
+from counsel.services import consultations
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return render_template("main/index.html")
+    """The start page: an adviser's caseload and due follow-ups, or the tiles of her other roles."""
+    board = consultations.dashboard(current_user) if is_adviser(current_user) else None
+    return render_template("main/index.html", board=board, today=today())
 
 
 @bp.get("/health")

@@ -1,20 +1,32 @@
 """Typed SQLAlchemy models, one module per aggregate; importing this registers them all."""
 
 from counsel.models.audit import AuditEvent, AuditHead
+from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare, CaseViolenceForm
+from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.data_key import DataKey
 from counsel.models.site import Site
-from counsel.models.user import LoginThrottle, RecoveryCode, Role, User, UserRole
+from counsel.models.user import LoginThrottle, RecoveryCode, Role, User, UserLanguage, UserRole
 from counsel.models.web_session import WebSession
 
 __all__ = [
     "AuditEvent",
     "AuditHead",
+    "Case",
+    "CaseCounter",
+    "CaseLanguage",
+    "CaseNameIndex",
+    "CaseShare",
+    "CaseViolenceForm",
+    "Consultation",
+    "ConsultationReferral",
+    "ConsultationTopic",
     "DataKey",
     "LoginThrottle",
     "RecoveryCode",
     "Role",
     "Site",
     "User",
+    "UserLanguage",
     "UserRole",
     "WebSession",
 ]

@@ -52,6 +52,8 @@ class User(EncryptedRecord, Base):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    language_rows: Mapped[list[UserLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                             order_by="UserLanguage.tag")
 
     def key_holder(self) -> KeyHolder:
         return self
@@ -59,6 +61,17 @@ class User(EncryptedRecord, Base):
     @property
     def roles(self) -> set[Role]:
         return {Role(row.role) for row in self.role_rows}
+
+    @property
+    def languages(self) -> list[str]:
+        """The language tags she counsels in."""
+        return [row.tag for row in self.language_rows]
+
+    def set_languages(self, tags: list[str]) -> None:
+        keep = set(tags)
+        self.language_rows = [row for row in self.language_rows if row.tag in keep]
+        present = set(self.languages)
+        self.language_rows.extend(UserLanguage(tag=tag) for tag in dict.fromkeys(tags) if tag not in present)
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
@@ -98,6 +111,15 @@ class UserRole(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class UserLanguage(Base):
+    """A language (BCP 47 tag) a staff member counsels in, used to match clients and advisers."""
+
+    __tablename__ = "user_languages"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(35), primary_key=True, index=True)
 
 
 class RecoveryCode(Base):

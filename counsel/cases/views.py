@@ -1,0 +1,251 @@
+"""The adviser's case work: find, open, read, edit, close, share, and log consultations.
+
+Every route loads its case through counsel.access.load_case, so a colleague without access
+gets 404 and the attempt is recorded; supervisors and admins are turned away at the door.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
+
+from counsel import audit
+from counsel.access import Permission, load_case, visible_cases
+from counsel.cases.convert import case_input, consultation_input, fill_case_form, fill_consultation_form
+from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
+from counsel.crypto import UnreadableField
+from counsel.errors import Conflict, CounselError
+from counsel.extensions import db
+from counsel.languages import parse_picker_value
+from counsel.models.case import Case, CaseShare
+from counsel.models.consultation import Consultation
+from counsel.models.user import Role, User
+from counsel.security import require_role
+from counsel.services import cases, consultations
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+bp.before_request(require_role(Role.ADVISER))
+
+CONFLICT = 409
+
+
+@bp.errorhandler(UnreadableField)
+def unreadable(exc: UnreadableField) -> ResponseReturnValue:
+    """Name the case whose field cannot be decrypted, log the incident, show nothing of it."""
+    db.session.rollback()
+    number = cases.number_of_record(exc.table, exc.row_id)
+    current_app.logger.error("unreadable record on %s %s (case %s): %s", request.method, request.path, number, exc)
+    label = _("Case %(number)s", number=number) if number else f"{exc.table} {exc.row_id}"
+    return render_template("errors/unreadable.html", record_label=label, column=exc.column), 500
+
+
+def failed() -> int:
+    """A form page shown again after a POST means the input was refused (success redirects)."""
+    return 400 if request.method == "POST" and request.form.get("stage") != "prefill" else 200
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    filters = CaseFilterForm(request.args)
+    query = visible_cases(current_user).order_by(Case.number.desc())
+    status = filters.status.data or "open"
+    if status != "all":
+        query = query.where(Case.status == status)
+    if filters.number.data:
+        query = query.where(Case.number == filters.number.data.strip().upper())
+    return render_template("cases/index.html", cases=db.session.scalars(query).all(), filters=filters)
+
+
+@bp.route("/check", methods=["GET", "POST"])
+def check() -> ResponseReturnValue:
+    """Before opening a case: look for her by name, and see who speaks her language."""
+    form = NameSearchForm()
+    matches = None
+    speakers: list[User] = []
+    language = None
+    if form.validate_on_submit():
+        matches = cases.find_by_name(current_user, form.name.data or "")
+        language = parse_picker_value(form.language.data or "")
+        speakers = cases.advisers_speaking(current_user.site_id, language)
+        db.session.commit()
+    return render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    form = CaseForm()
+    error = None
+    if request.form.get("stage") == "prefill":
+        form = CaseForm(formdata=None, name=request.form.get("name", ""))
+        if tag := parse_picker_value(request.form.get("language", "")):
+            form.languages[0].form.tag.data = tag
+            form.languages[0].form.preferred.data = True
+    elif form.validate_on_submit():
+        try:
+            case = cases.open_case(current_user, case_input(form))
+        except CounselError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("Case %(number)s opened.", number=case.number), "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=None, error=error), failed()
+
+
+@bp.get("/<uuid:case_id>")
+def show(case_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id)
+    audit.record("case_viewed", actor=current_user, case=case)
+    db.session.commit()
+    speakers = cases.advisers_speaking(case.site_id, case.preferred_language, exclude=case.owner_id)
+    return render_template("cases/show.html", case=case, consultations=consultations.of_case(case),
+                           may_share=current_user.id == case.owner_id, speakers=speakers)
+
+
+@bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
+def edit(case_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.WRITE)
+    form = CaseForm()
+    status = 200
+    error = None
+    if request.method == "GET":
+        form = fill_case_form(case)
+        audit.record("case_viewed", actor=current_user, case=case, detail="edit form")
+        db.session.commit()
+    elif form.validate_on_submit():
+        try:
+            cases.update_case(current_user, case, case_input(form), _version(form.version.data))
+            db.session.commit()
+        except (Conflict, StaleDataError):
+            db.session.rollback()
+            error, status = _conflict_message(), CONFLICT
+            form.version.data = str(db.session.get(Case, case_id).version)  # type: ignore[union-attr]
+        except CounselError as exc:
+            db.session.rollback()
+            error, status = exc.message, 400
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    else:
+        status = 400
+    return render_template("cases/form.html", form=form, case=case, error=error), status
+
+
+def _conflict_message() -> str:
+    return str(_("A colleague saved this in the meantime. Your input is kept below; check the current "
+                 "version in a second tab, then save again to overwrite it."))
+
+
+def _version(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+@bp.post("/<uuid:case_id>/<any(close, reopen):action>")
+def set_status(case_id: uuid.UUID, action: str) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.WRITE)
+    cases.set_status(current_user, case, "closed" if action == "close" else "open")
+    db.session.commit()
+    flash(_("The case is closed.") if action == "close" else _("The case is open again."), "success")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/<uuid:case_id>/consultations/new", methods=["GET", "POST"])
+def new_consultation(case_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.WRITE)
+    form = ConsultationForm()
+    error = None
+    if request.method == "GET":
+        form = fill_consultation_form(None, case)
+    elif form.validate_on_submit():
+        try:
+            consultations.add(current_user, case, consultation_input(form))
+        except CounselError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("Consultation saved."), "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return (render_template("cases/consultation_form.html", form=form, case=case, consultation=None, error=error),
+            failed())
+
+
+@bp.route("/<uuid:case_id>/consultations/<uuid:consultation_id>", methods=["GET", "POST"])
+def edit_consultation(case_id: uuid.UUID, consultation_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.WRITE)
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or consultation.case_id != case.id:
+        abort(404)
+    form = ConsultationForm()
+    error = None
+    status = 200
+    if request.method == "GET":
+        form = fill_consultation_form(consultation, case)
+        audit.record("case_viewed", actor=current_user, case=case, detail="consultation")
+        db.session.commit()
+    elif form.validate_on_submit():
+        try:
+            consultations.update(current_user, consultation, consultation_input(form), _version(form.version.data))
+            db.session.commit()
+        except (Conflict, StaleDataError):
+            db.session.rollback()
+            error, status = _conflict_message(), CONFLICT
+            form.version.data = str(db.session.get(Consultation, consultation_id).version)  # type: ignore[union-attr]
+        except CounselError as exc:
+            db.session.rollback()
+            error, status = exc.message, 400
+        else:
+            flash(_("Consultation saved."), "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    else:
+        status = 400
+    return render_template("cases/consultation_form.html", form=form, case=case, consultation=consultation,
+                           error=error), status
+
+
+@bp.route("/<uuid:case_id>/sharing", methods=["GET", "POST"])
+def sharing(case_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.SHARE)
+    form = ShareForm()
+    form.colleague.choices = [SelectChoice("", "–")] + [
+        SelectChoice(str(u.id), f"{u.display_name} ({u.username})") for u in cases.colleagues(current_user)]
+    error = None
+    if form.validate_on_submit():
+        colleague = db.session.get(User, uuid.UUID(form.colleague.data))
+        if colleague is None:
+            abort(400)
+        try:
+            cases.share(current_user, case, colleague, form.reason.data or "", form.until.data)
+        except CounselError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("The case is shared with %(name)s.", name=colleague.display_name), "success")
+            return redirect(url_for("cases.sharing", case_id=case.id))
+    return render_template("cases/sharing.html", case=case, form=form, error=error), failed()
+
+
+@bp.post("/<uuid:case_id>/sharing/<uuid:share_id>/revoke")
+def revoke(case_id: uuid.UUID, share_id: uuid.UUID) -> ResponseReturnValue:
+    case = load_case(current_user, case_id, Permission.SHARE)
+    grant = db.session.scalars(select(CaseShare).where(CaseShare.id == share_id,
+                                                       CaseShare.case_id == case.id)).first()
+    if grant is None:
+        abort(404)
+    cases.revoke_share(current_user, case, grant)
+    db.session.commit()
+    flash(_("Access of %(name)s ended.", name=grant.user.display_name), "success")
+    return redirect(url_for("cases.sharing", case_id=case.id))

@@ -1,0 +1,134 @@
+"""Who may see a case: denials first, for every case URL, then the permissions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from counsel.clock import utcnow
+from counsel.extensions import db
+from counsel.models.audit import AuditEvent
+from counsel.models.user import Role
+from counsel.services import cases, consultations
+from counsel.services.consultations import ConsultationInput
+from tests.test_security import concrete_urls
+
+
+def case_urls(app, case, consultation):
+    """Every URL that names a case, filled with a real case (and consultation) id."""
+    urls = []
+    for endpoint, method, _url in concrete_urls(app):
+        rule = next(r for r in app.url_map.iter_rules(endpoint))
+        if "case_id" not in rule.arguments:
+            continue
+        values = {"case_id": case.id}
+        if "consultation_id" in rule.arguments:
+            values["consultation_id"] = consultation.id
+        if "share_id" in rule.arguments:
+            values["share_id"] = case.shares[0].id if case.shares else consultation.id
+        if "action" in rule.arguments:
+            values["action"] = "close"
+        with app.test_request_context():
+            urls.append((endpoint, method, app.url_for(endpoint, **values)))
+    return urls
+
+
+@pytest.fixture
+def owned(adviser, open_case, make_user):
+    case = open_case(adviser)
+    consultation = consultations.add(adviser, case, ConsultationInput(held_on=utcnow().date(), minutes=45,
+                                                                      channel="phone", notes="Geheime Notiz"))
+    helper = make_user("helga", Role.ADVISER)
+    cases.share(adviser, case, helper, "Urlaubsvertretung", None)
+    db.session.commit()
+    return case, consultation
+
+
+@pytest.mark.parametrize("who", ["colleague", "other_site_adviser"])
+def test_other_advisers_get_404_on_every_case_url(app, owned, who, colleague, make_user, other_site, signed_in):
+    case, consultation = owned
+    intruder = colleague if who == "colleague" else make_user("otto", Role.ADVISER, at=other_site)
+    client = signed_in(intruder)
+    token = client.csrf_token()
+    urls = case_urls(app, case, consultation)
+    assert len(urls) >= 9
+    for endpoint, method, url in urls:
+        response = client.open(url, method=method, data={"csrf_token": token, "reason": "x", "colleague": "x"})
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404, (endpoint, method, response.status_code)
+        assert "Fatma" not in body and "Rose" not in body and case.number not in body
+    db.session.refresh(case)
+    assert case.status == "open"  # the close attempt changed nothing
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.ADMIN])
+def test_supervisors_and_admins_get_403_on_every_case_url(app, owned, make_user, signed_in, role):
+    case, consultation = owned
+    client = signed_in(make_user("nonadviser", role, Role.SUPERVISOR))
+    token = client.csrf_token()
+    for endpoint, method, url in case_urls(app, case, consultation):
+        response = client.open(url, method=method, data={"csrf_token": token})
+        assert response.status_code == 403, (endpoint, method)
+        assert "Fatma" not in response.get_data(as_text=True)
+    for url in ("/cases/", "/cases/check", "/cases/new"):
+        assert client.get(url).status_code == 403
+
+
+def test_a_failed_access_is_audited(owned, colleague, signed_in):
+    case, _ = owned
+    signed_in(colleague).get(f"/cases/{case.id}")
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_access_denied")).one()
+    assert event.actor_id == colleague.id and event.case_number == case.number
+
+
+def test_lists_and_dashboard_show_only_her_cases(adviser, colleague, open_case, signed_in):
+    mine = open_case(adviser, pseudonym="Mine")
+    theirs = open_case(colleague, pseudonym="Theirs")
+    for page in ("/cases/", "/"):
+        body = signed_in(adviser).get(page).get_data(as_text=True)
+        assert mine.number in body and theirs.number not in body and "Theirs" not in body
+
+
+def test_the_owner_and_a_shared_colleague_may_work_on_the_case(owned, adviser, signed_in):
+    case, consultation = owned
+    helper = case.shares[0].user
+    for user in (adviser, helper):
+        client = signed_in(user)
+        assert client.get(f"/cases/{case.id}").status_code == 200
+        assert client.get(f"/cases/{case.id}/edit").status_code == 200
+        assert client.get(f"/cases/{case.id}/consultations/{consultation.id}").status_code == 200
+    assert signed_in(helper).get(f"/cases/{case.id}/sharing").status_code == 404  # only the owner shares
+
+
+def test_a_share_ends_on_its_date(adviser, colleague, open_case, signed_in):
+    case = open_case(adviser)
+    today = utcnow().date()
+    cases.share(adviser, case, colleague, "Vertretung bis heute", today)
+    db.session.commit()
+    client = signed_in(colleague)
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    with time_machine.travel(utcnow() + timedelta(days=1), tick=False):
+        client = signed_in(colleague)
+        assert client.get(f"/cases/{case.id}").status_code == 404
+        assert case.number not in client.get("/cases/").get_data(as_text=True)
+
+
+def test_a_revoked_share_ends_at_once(adviser, colleague, open_case, signed_in):
+    case = open_case(adviser)
+    grant = cases.share(adviser, case, colleague, "Vertretung", None)
+    db.session.commit()
+    owner = signed_in(adviser)
+    owner.submit(f"/cases/{case.id}/sharing/{grant.id}/revoke")
+    assert signed_in(colleague).get(f"/cases/{case.id}").status_code == 404
+
+
+def test_the_full_name_appears_only_on_the_case_page(adviser, open_case, signed_in):
+    case = open_case(adviser, name="Amina Haddad", pseudonym="Lilie")
+    client = signed_in(adviser)
+    for page in ("/", "/cases/"):
+        body = client.get(page).get_data(as_text=True)
+        assert "Lilie" in body and "Amina" not in body
+    assert "Amina Haddad" in client.get(f"/cases/{case.id}").get_data(as_text=True)
