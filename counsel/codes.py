@@ -142,3 +142,41 @@ def label(table: CodeTable, code: str | None) -> str:
     if code is None:
         return ""
     return str(table.get(code, code))
+
+CONSENT_PURPOSES: CodeTable = {
+    "processing": _l("Counselling and data processing"),
+    "sharing": _l("Sharing with a named recipient (release from confidentiality)"),
+    "statistics": _l("Counting in anonymised statistics"),
+}
+
+CONSENT_FORMS: CodeTable = {
+    "written": _l("Signed in writing"),
+    "verbal": _l("Given verbally, noted by the adviser"),
+    "interpreted": _l("Given verbally through an interpreter"),
+    "digital": _l("Given digitally (e-mail, messenger)"),
+}
+
+# Structured risk checklist (Gefährdungseinschätzung). Red flags alone make the level high.
+RISK_INDICATORS: CodeTable = {
+    "threat_to_kill": _l("Threats to kill her or the children"),
+    "strangulation": _l("Strangulation or choking"),
+    "weapon": _l("Weapon used or available"),
+    "fear_for_life": _l("She fears for her life"),
+    "escalation": _l("Violence becoming more frequent or more severe"),
+    "separation": _l("Separation recent or planned"),
+    "stalking": _l("Stalking, controlling, monitoring her phone"),
+    "children_threatened": _l("Children threatened or harmed"),
+    "pregnancy": _l("Pregnancy or a new baby"),
+    "order_violated": _l("Protection order or ban violated"),
+    "substance": _l("Alcohol or drug abuse by him"),
+    "family_pressure": _l("Pressure or threats from the wider family"),
+    "isolation": _l("Isolated, without a network or language access"),
+    "residence_threat": _l("Threatened with loss of her residence status"),
+}
+RED_FLAGS = frozenset({"threat_to_kill", "strangulation", "weapon", "fear_for_life"})
+
+RISK_LEVELS: CodeTable = {
+    "standard": _l("Standard"),
+    "elevated": _l("Elevated"),
+    "high": _l("High"),
+}

@@ -4,6 +4,15 @@ from counsel.models.audit import AuditEvent, AuditHead
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.data_key import DataKey
+from counsel.models.safety import (
+    Consent,
+    ContactIndex,
+    Disclosure,
+    EmergencyAccess,
+    Notification,
+    Perpetrator,
+    RiskAssessment,
+)
 from counsel.models.site import Site
 from counsel.models.user import LoginThrottle, RecoveryCode, Role, User, UserLanguage, UserRole
 from counsel.models.web_session import WebSession
@@ -20,6 +29,13 @@ __all__ = [
     "Consultation",
     "ConsultationReferral",
     "ConsultationTopic",
+    "Consent",
+    "ContactIndex",
+    "Disclosure",
+    "EmergencyAccess",
+    "Notification",
+    "Perpetrator",
+    "RiskAssessment",
     "DataKey",
     "LoginThrottle",
     "RecoveryCode",

@@ -53,6 +53,7 @@ class Case(EncryptedRecord, Base):
     _safe_contact: Mapped[bytes | None] = ciphertext("safe_contact")
     _children: Mapped[bytes | None] = ciphertext("children")
     _notes: Mapped[bytes | None] = ciphertext("notes")
+    _safety_plan: Mapped[bytes | None] = ciphertext("safety_plan")
 
     name = Encrypted("name")
     pseudonym = Encrypted("pseudonym")
@@ -64,6 +65,7 @@ class Case(EncryptedRecord, Base):
     safe_contact = Encrypted("safe_contact")
     children = Encrypted("children")
     notes = Encrypted("notes")
+    safety_plan = Encrypted("safety_plan")
 
     data_key: Mapped[DataKey | None] = relationship(lazy="joined")
     site: Mapped[Site] = relationship(lazy="joined")
