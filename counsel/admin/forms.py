@@ -18,6 +18,8 @@ class UserForm(FlaskForm):
     roles = CheckboxList(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
                          validators=[DataRequired(message=_l("Choose at least one role."))])
     locale = SelectField(_l("Language of the interface"), choices=LANGUAGE_CHOICES)
+    supervised_sites = CheckboxList(_l("Further sites whose statistics she may see (supervision only)"),
+                                    coerce=int)
 
 
 class NewUserForm(UserForm):

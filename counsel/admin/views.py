@@ -73,6 +73,7 @@ def users() -> ResponseReturnValue:
 def new_user() -> ResponseReturnValue:
     form = NewUserForm(locale="de")
     form.site_id.choices = _site_choices()
+    form.supervised_sites.choices = _site_choices(active_only=False)
     error = None
     if form.validate_on_submit():
         try:
@@ -84,6 +85,7 @@ def new_user() -> ResponseReturnValue:
                 roles=_roles(form.roles.data),
                 locale=form.locale.data or "de",
             )
+            created.user.set_supervised_sites(set(form.supervised_sites.data or []))
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
@@ -99,8 +101,10 @@ def new_user() -> ResponseReturnValue:
 @bp.get("/users/<uuid:user_id>")
 def edit_user(user_id: uuid.UUID) -> ResponseReturnValue:
     user = _user_or_404(user_id)
-    form = UserForm(obj=user, site_id=user.site_id, roles=[r.value for r in user.roles])
+    form = UserForm(obj=user, site_id=user.site_id, roles=[r.value for r in user.roles],
+                    supervised_sites=sorted(user.supervised_site_ids - {user.site_id}))
     form.site_id.choices = _site_choices(active_only=False)
+    form.supervised_sites.choices = _site_choices(active_only=False)
     return render_template("admin/user_form.html", form=form, user=user)
 
 
@@ -110,6 +114,7 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     form = UserForm()
     form.site_id.choices = _site_choices(active_only=False)
+    form.supervised_sites.choices = _site_choices(active_only=False)
     error = None
     if form.validate_on_submit():
         before = sorted(r.value for r in user.roles)
@@ -121,6 +126,7 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
                 roles=_roles(form.roles.data),
                 locale=form.locale.data or "de",
             )
+            user.set_supervised_sites(set(form.supervised_sites.data or []))
         except CounselError as exc:
             db.session.rollback()
             error = exc.message

@@ -14,7 +14,15 @@ from counsel.models.safety import (
     RiskAssessment,
 )
 from counsel.models.site import Site
-from counsel.models.user import LoginThrottle, RecoveryCode, Role, User, UserLanguage, UserRole
+from counsel.models.user import (
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    SupervisionScope,
+    User,
+    UserLanguage,
+    UserRole,
+)
 from counsel.models.web_session import WebSession
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "Site",
+    "SupervisionScope",
     "User",
     "UserLanguage",
     "UserRole",

@@ -52,6 +52,7 @@ class User(EncryptedRecord, Base):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    scope_rows: Mapped[list[SupervisionScope]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     language_rows: Mapped[list[UserLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                              order_by="UserLanguage.tag")
 
@@ -61,6 +62,17 @@ class User(EncryptedRecord, Base):
     @property
     def roles(self) -> set[Role]:
         return {Role(row.role) for row in self.role_rows}
+
+    @property
+    def supervised_site_ids(self) -> set[int]:
+        """Sites whose anonymised statistics she may see: her own and any further ones assigned."""
+        return {self.site_id} | {row.site_id for row in self.scope_rows}
+
+    def set_supervised_sites(self, site_ids: set[int]) -> None:
+        extra = site_ids - {self.site_id}
+        self.scope_rows = [row for row in self.scope_rows if row.site_id in extra]
+        present = {row.site_id for row in self.scope_rows}
+        self.scope_rows.extend(SupervisionScope(site_id=site_id) for site_id in sorted(extra - present))
 
     @property
     def languages(self) -> list[str]:
@@ -120,6 +132,15 @@ class UserLanguage(Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(35), primary_key=True, index=True)
+
+
+class SupervisionScope(Base):
+    """A further site whose statistics a supervisor may see (her own site is always included)."""
+
+    __tablename__ = "supervision_scopes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
 
 
 class RecoveryCode(Base):
