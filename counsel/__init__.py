@@ -83,12 +83,16 @@ def sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Importing a view module registers its routes on its blueprint.
+    import counsel.admin.transfers
+    import counsel.admin.views
+    import counsel.cases.safety_views
+    import counsel.cases.views  # noqa: F401
     from counsel.account.views import bp as account_bp
     from counsel.admin import bp as admin_bp
-    from counsel.admin import transfers, views  # noqa: F401 - they add their routes to the admin blueprint
     from counsel.admin_audit.views import bp as admin_audit_bp
     from counsel.auth.views import bp as auth_bp
-    from counsel.cases.views import bp as cases_bp
+    from counsel.cases import bp as cases_bp
     from counsel.main.views import bp as main_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp):

@@ -1,7 +1,8 @@
 """Who may do what to which case: the one place that answers it.
 
-Deny by default. An adviser reads and edits the cases she owns and those a colleague shared
-with her (until the share ends); only the owner shares; supervisors and admins never see
+Deny by default. An adviser reads and edits the cases she owns, those a colleague shared
+with her (until the share ends) and those she opened in an emergency (for a few hours, with
+a justification; see counsel.services.safety); only the owner shares; supervisors and admins never see
 case content (their role gives them nothing here). Every route that touches a case goes
 through `load_case`, which records a failed access and answers 404 so that nothing, not
 even the existence of a case, leaks to someone who may not see it.
@@ -21,6 +22,7 @@ from counsel import audit
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.case import Case, CaseShare
+from counsel.models.safety import EmergencyAccess
 from counsel.models.user import Role, User
 
 
@@ -47,12 +49,19 @@ def active_share_case_ids(user_id: uuid.UUID, day: date) -> Select[tuple[uuid.UU
     )
 
 
+def emergency_case_ids(user_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """Cases opened by this user in an emergency whose access has not yet run out."""
+    return select(EmergencyAccess.case_id).where(EmergencyAccess.user_id == user_id,
+                                                 EmergencyAccess.expires_at > utcnow())
+
+
 def visible_cases(user: Any) -> Select[tuple[Case]]:
     """Return a query of every case the user may read; empty for anyone but an adviser."""
     query = select(Case)
     if not is_adviser(user):
         return query.where(false())
-    return query.where(or_(Case.owner_id == user.id, Case.id.in_(active_share_case_ids(user.id, today()))))
+    return query.where(or_(Case.owner_id == user.id, Case.id.in_(active_share_case_ids(user.id, today())),
+                           Case.id.in_(emergency_case_ids(user.id))))
 
 
 def allows(user: Any, case: Case, permission: Permission) -> bool:
@@ -63,7 +72,9 @@ def allows(user: Any, case: Case, permission: Permission) -> bool:
         return True
     if permission is Permission.SHARE:
         return False
-    return any(share.user_id == user.id and share.active_on(today()) for share in case.shares)
+    if any(share.user_id == user.id and share.active_on(today()) for share in case.shares):
+        return True
+    return db.session.scalar(emergency_case_ids(user.id).where(EmergencyAccess.case_id == case.id)) is not None
 
 
 def load_case(user: User, case_id: uuid.UUID, permission: Permission = Permission.READ) -> Case:

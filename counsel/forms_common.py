@@ -10,7 +10,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from counsel.codes import CodeTable
 
 
-class CheckboxList(SelectMultipleField):  # type: ignore[misc]
+class CheckboxList(SelectMultipleField):
     """Several choices as checkboxes, usable without JavaScript."""
 
     widget = ListWidget(prefix_label=False)

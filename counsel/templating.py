@@ -20,6 +20,7 @@ from counsel.i18n import ROLE_LABELS, language_name
 from counsel.languages import picker_options
 from counsel.models.user import Role
 from counsel.security import settings
+from counsel.services import safety
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def init_app(app: Flask) -> None:
     def helpers() -> dict[str, Any]:
         return {
             "readable": readable,
+            "unread_notifications": lambda: safety.unread_count(current_user),
             "code_label": code_label,
             "code_labels": code_labels,
             "country_name": country_name,

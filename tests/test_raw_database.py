@@ -28,6 +28,15 @@ MARKERS = {
     "consultation": "Beratungsmarker Tukan Flamingo",
     "interpreter": "Dolmetscherin Wombat",
     "share": "Freigabegrund Kakadu",
+    "perpetrator": "Bruno Täterverdachtmann",
+    "perpetrator_phone": "+49 176 24681357",
+    "perpetrator_address": "Zebrastreifenallee 99",
+    "perpetrator_notes": "Täternotiz Nashorn",
+    "recipient": "Frauenhaus Pelikan",
+    "disclosed": "Weitergabeinhalt Gürteltier",
+    "risk": "Risikobegründung Schneeleopard",
+    "plan": "Sicherheitsplan Leuchtturm",
+    "emergency": "Notfallbegründung Erdmännchen steht vor der Tür",
 }
 
 
@@ -54,11 +63,29 @@ def fill_everything(adviser, colleague, signed_in):
         "follow_up_on": (today + timedelta(days=2)).isoformat()}).status_code == 302
     assert client.submit(f"{case_url}/sharing", {"colleague": str(colleague.id),
                                                  "reason": MARKERS["share"]}).status_code == 302
-    assert MARKERS["name"] in client.get(case_url).get_data(as_text=True)  # and it reads back
+    assert client.submit(f"{case_url}/perpetrators/new", {
+        "name": MARKERS["perpetrator"], "phone": MARKERS["perpetrator_phone"],
+        "address": MARKERS["perpetrator_address"], "notes": MARKERS["perpetrator_notes"]}).status_code == 302
+    assert client.submit(f"{case_url}/consents", {
+        "purpose": "sharing", "given_on": today.isoformat(), "given_how": "written", "form_version": "2026",
+        "recipient_kind": "shelter", "recipient": MARKERS["recipient"]}).status_code == 302
+    assert client.submit(f"{case_url}/disclosures", {"recipient_kind": "shelter", "recipient": MARKERS["recipient"],
+                                                     "content": MARKERS["disclosed"]}).status_code == 302
+    assert client.submit(f"{case_url}/risk", {"indicators": ["isolation"], "level": "elevated",
+                                              "reasoning": MARKERS["risk"],
+                                              "review_on": (today + timedelta(days=9)).isoformat()}).status_code == 302
+    version = re.search(r'name="version" type="hidden" value="(\d+)"',
+                        client.get(f"{case_url}/safety-plan").get_data(as_text=True)).group(1)
+    assert client.submit(f"{case_url}/safety-plan", {"plan": MARKERS["plan"], "version": version}).status_code == 302
+    number = re.search(r"<h1>([A-Z]+-\d{4}-\d{4})", client.get(case_url).get_data(as_text=True)).group(1)
+    assert signed_in(colleague).submit("/cases/emergency", {"number": number,
+                                                            "justification": MARKERS["emergency"]}).status_code == 302
+    page = client.get(case_url).get_data(as_text=True)
+    assert MARKERS["name"] in page and MARKERS["plan"] in page  # and it all reads back
     page = client.get("/account/totp").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     client.submit("/account/totp", {"code": pyotp.TOTP(secret).now()})
-    return [*MARKERS.values(), secret, MARKERS["phone"].replace(" ", ""), "98765432"]
+    return [*MARKERS.values(), secret, MARKERS["phone"].replace(" ", ""), "98765432", "24681357"]
 
 
 def leaks(blob: bytes, markers: list[str]) -> list[str]:

@@ -79,6 +79,7 @@ class CaseForm(FlaskForm):
     referral_source = SelectField(_l("How she found the service"))
     languages = FieldList(FormField(LanguageRow), min_entries=LANGUAGE_ROWS, max_entries=LANGUAGE_ROWS)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES)], render_kw={"dir": "auto", "rows": 6})
+    acknowledge = BooleanField(_l("I have read the warning and still want to save"))
     version = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

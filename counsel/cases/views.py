@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from counsel import audit
-from counsel.access import Permission, load_case, visible_cases
+from counsel import audit, codes
+from counsel.access import Permission, load_case, today, visible_cases
+from counsel.cases import bp
+from counsel.cases.common import CONFLICT, conflict_warnings, failed
 from counsel.cases.convert import case_input, consultation_input, fill_case_form, fill_consultation_form
 from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
 from counsel.crypto import UnreadableField
@@ -27,14 +29,8 @@ from counsel.extensions import db
 from counsel.languages import parse_picker_value
 from counsel.models.case import Case, CaseShare
 from counsel.models.consultation import Consultation
-from counsel.models.user import Role, User
-from counsel.security import require_role
-from counsel.services import cases, consultations
-
-bp = Blueprint("cases", __name__, url_prefix="/cases")
-bp.before_request(require_role(Role.ADVISER))
-
-CONFLICT = 409
+from counsel.models.user import User
+from counsel.services import cases, consent, consultations, safety
 
 
 @bp.errorhandler(UnreadableField)
@@ -45,11 +41,6 @@ def unreadable(exc: UnreadableField) -> ResponseReturnValue:
     current_app.logger.error("unreadable record on %s %s (case %s): %s", request.method, request.path, number, exc)
     label = _("Case %(number)s", number=number) if number else f"{exc.table} {exc.row_id}"
     return render_template("errors/unreadable.html", record_label=label, column=exc.column), 500
-
-
-def failed() -> int:
-    """A form page shown again after a POST means the input was refused (success redirects)."""
-    return 400 if request.method == "POST" and request.form.get("stage") != "prefill" else 200
 
 
 @bp.get("/")
@@ -90,7 +81,10 @@ def new() -> ResponseReturnValue:
             form.languages[0].form.preferred.data = True
     elif form.validate_on_submit():
         try:
-            case = cases.open_case(current_user, case_input(form))
+            data = case_input(form)
+            if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator"):
+                return render_template("cases/form.html", form=form, case=None, warnings=warnings), CONFLICT
+            case = cases.open_case(current_user, data)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
@@ -107,8 +101,14 @@ def show(case_id: uuid.UUID) -> ResponseReturnValue:
     audit.record("case_viewed", actor=current_user, case=case)
     db.session.commit()
     speakers = cases.advisers_speaking(case.site_id, case.preferred_language, exclude=case.owner_id)
-    return render_template("cases/show.html", case=case, consultations=consultations.of_case(case),
-                           may_share=current_user.id == case.owner_id, speakers=speakers)
+    given = [c for c in consent.of_case(case) if c.valid_on(today())]
+    summary = ", ".join(sorted({codes.label(codes.CONSENT_PURPOSES, c.purpose) for c in given})) or "–"
+    assessments = safety.assessments_of(case)
+    return render_template(
+        "cases/show.html", case=case, consultations=consultations.of_case(case), speakers=speakers,
+        may_share=current_user.id == case.owner_id, processing_consent=any(c.purpose == "processing" for c in given),
+        consent_summary=summary, risk=assessments[0] if assessments else None,
+        perpetrators=safety.perpetrators_of(case), emergency=safety.emergency_grant(current_user, case))
 
 
 @bp.route("/<uuid:case_id>/edit", methods=["GET", "POST"])
@@ -123,7 +123,11 @@ def edit(case_id: uuid.UUID) -> ResponseReturnValue:
         db.session.commit()
     elif form.validate_on_submit():
         try:
-            cases.update_case(current_user, case, case_input(form), _version(form.version.data))
+            data = case_input(form)
+            if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator", case,
+                                             exclude=case.id):
+                return render_template("cases/form.html", form=form, case=case, warnings=warnings), CONFLICT
+            cases.update_case(current_user, case, data, _version(form.version.data))
             db.session.commit()
         except (Conflict, StaleDataError):
             db.session.rollback()

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from counsel.access import is_adviser, today
 from counsel.extensions import db
-from counsel.services import consultations
+from counsel.services import consultations, safety
 
 bp = Blueprint("main", __name__)
 
@@ -18,7 +18,18 @@ bp = Blueprint("main", __name__)
 def index() -> ResponseReturnValue:
     """The start page: an adviser's caseload and due follow-ups, or the tiles of her other roles."""
     board = consultations.dashboard(current_user) if is_adviser(current_user) else None
-    return render_template("main/index.html", board=board, today=today())
+    reviews = safety.due_reviews(current_user, board.week_end) if board else []
+    return render_template("main/index.html", board=board, reviews=reviews, today=today())
+
+
+@bp.get("/notifications")
+def notifications() -> ResponseReturnValue:
+    """Her in-app messages (emergency access to her cases, ...); opening the page marks them read."""
+    items = safety.notifications_for(current_user)
+    unread = {item.id for item in items if item.read_at is None}
+    safety.mark_read(current_user)
+    db.session.commit()
+    return render_template("main/notifications.html", items=items, unread=unread)
 
 
 @bp.get("/health")

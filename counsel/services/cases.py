@@ -27,6 +27,7 @@ from counsel.extensions import db
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare
 from counsel.models.consultation import Consultation
 from counsel.models.user import Role, User, UserLanguage, UserRole
+from counsel.services import conflicts
 
 NAME_FIELD = "client_name"
 
@@ -151,6 +152,12 @@ def _apply(case: Case, data: CaseInput) -> list[str]:
     return changed
 
 
+def reindex(case: Case) -> None:
+    """Refresh the name search and the conflict-check entries after names or contacts changed."""
+    reindex_names(case)
+    conflicts.reindex("client", case.id, case.id, conflicts.client_contact(case))
+
+
 def reindex_names(case: Case) -> None:
     """Replace the blind-index entries of the case's name and other spellings."""
     db.session.execute(delete(CaseNameIndex).where(CaseNameIndex.case_id == case.id))
@@ -171,7 +178,7 @@ def open_case(actor: User, data: CaseInput) -> Case:
     db.session.add(case)
     _apply(case, data)
     db.session.flush()
-    reindex_names(case)
+    reindex(case)
     audit.record("case_created", actor=actor, case=case)
     return case
 
@@ -186,8 +193,8 @@ def update_case(actor: User, case: Case, data: CaseInput, expected_version: int)
     if changed:
         case.updated_at = utcnow()  # always update the case row, so its version moves on (optimistic lock)
         db.session.flush()
-        if {"name", "other_spellings"} & set(changed):
-            reindex_names(case)
+        if {"name", "other_spellings", "phone", "address"} & set(changed):
+            reindex(case)
         audit.record("case_edited", actor=actor, case=case, detail="fields=" + ",".join(changed))
     return changed
 
@@ -319,3 +326,9 @@ def number_of_record(table: str, row_id: str) -> str | None:
     else:
         return None
     return db.session.scalar(query)
+
+
+def contact_of(data: CaseInput) -> conflicts.Contact:
+    """The identifying data a new or edited case would store, for the conflict check."""
+    names = [data.name, *data.other_spellings.splitlines()]
+    return conflicts.Contact(tuple(n.strip() for n in names if n.strip()), data.phone, data.address)

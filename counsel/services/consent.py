@@ -116,7 +116,6 @@ def disclose(actor: User, case: Case, recipient_kind: str, recipient: str, conte
         raise ConsentError(_l("Name the recipient and what is passed on."))
     consent = sharing_consent_for(case, recipient_kind, recipient, day)
     if consent is None:
-        audit.record("disclosure_refused", actor=actor, case=case, detail=f"recipient_kind={recipient_kind}")
         raise ConsentError(_l("No valid release from confidentiality for this recipient: nothing was passed on or "
                               "recorded. Record her consent for this recipient first."))
     disclosure = Disclosure(id=uuid.uuid4(), case=case, case_id=case.id, consent_id=consent.id,

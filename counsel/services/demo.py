@@ -23,10 +23,13 @@ from counsel.extensions import db
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.data_key import DataKey
+from counsel.models.safety import Consent, ContactIndex, Perpetrator, RiskAssessment
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import accounts
 from counsel.services.cases import NAME_FIELD, age_band
+from counsel.services.conflicts import Contact, values_of
+from counsel.services.safety import level_for
 from counsel.settings import Settings
 from counsel.vault import Vault
 
@@ -45,6 +48,8 @@ LAST_NAMES = ["Yılmaz", "Kaya", "Demir", "Çelik", "Şahin", "Haddad", "Khalil"
               "Rahimi", "Ahmadi", "Karimi", "Hosseini", "Tesfay", "Gebremedhin", "Haile", "Bekele", "Shevchenko",
               "Kovalenko", "Bondarenko", "Mohamed", "Abdi", "Warsame", "Müller", "Krasniqi", "Berisha", "Hodžić",
               "Popescu", "Ivanova", "Doğan", "Aydın", "Özdemir", "الحسن", "خليل", "ተስፋይ", "Шевченко"]
+MALE_NAMES = ["Mehmet", "Ahmad", "Mohammed", "Ali", "Hassan", "Omar", "Yusuf", "Mustafa", "Dawit", "Tesfaye",
+              "Serhii", "Oleksandr", "Reza", "Hamid", "Ibrahim", "Karim"]
 PSEUDONYMS = ["Rose", "Lilie", "Iris", "Tulpe", "Nelke", "Jasmin", "Mohn", "Aster", "Dahlie", "Malve", "Flieder",
               "Linde", "Birke", "Weide", "Ahorn", "Sonne", "Mond", "Stern", "Welle", "Feder"]
 STREETS = ["Mallinckrodtstraße", "Münsterstraße", "Schützenstraße", "Nordmarkt", "Borsigplatz", "Kurfürstenstraße",
@@ -155,7 +160,7 @@ class _Rows:
 
     def write(self) -> None:
         for model in (DataKey, Case, CaseLanguage, CaseViolenceForm, CaseNameIndex, Consultation,
-                      ConsultationTopic, ConsultationReferral):
+                      ConsultationTopic, ConsultationReferral, Consent, RiskAssessment, Perpetrator, ContactIndex):
             if rows := self.tables.get(model):
                 db.session.execute(insert(cast(Table, model.__table__)), rows)
 
@@ -205,6 +210,8 @@ def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner:
         rows.add(CaseViolenceForm, case_id=case_id, form=form)
     for value in sorted(vault.blind_index.values(name, field=NAME_FIELD)):
         rows.add(CaseNameIndex, case_id=case_id, value=value)
+    _contact_rows(rows, "client", case_id, case_id, Contact((name,), fields["phone"], fields["address"]))
+    _safety_rows(rows, rng, seal, case_id, owner, opened, today)
     count = max(0, round(rng.expovariate(1 / per_case))) if per_case else 0
     last_day = closed_month if closed else today
     span = max(0, (last_day - opened).days)
@@ -223,6 +230,42 @@ def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner:
         for referral in rng.sample(list(codes.REFERRALS), rng.choice([0, 0, 1, 1, 2])):
             rows.add(ConsultationReferral, consultation_id=consultation_id, referral=referral)
     return count
+
+
+def _contact_rows(rows: _Rows, kind: str, owner_id: uuid.UUID, case_id: uuid.UUID, contact: Contact) -> None:
+    names = {value for name in contact.names for value in values_of("name", name)}
+    for field, values in (("name", names), ("phone", values_of("phone", contact.phone)),
+                          ("address", values_of("address", contact.address))):
+        for value in sorted(values):
+            rows.add(ContactIndex, kind=kind, field=field, owner_id=owner_id, case_id=case_id, value=value)
+
+
+def _safety_rows(rows: _Rows, rng: random.Random, seal: Callable[[str, uuid.UUID, str, str], bytes],
+                 case_id: uuid.UUID, owner: User, opened: date, today: date) -> None:
+    """Consents (most clients agree to be counted), some risk assessments and perpetrators."""
+    given = min(today, opened + timedelta(days=rng.randint(0, 10)))
+    for purpose, share in (("processing", 0.95), ("statistics", 0.85)):
+        if rng.random() < share:
+            withdrawn = given + timedelta(days=30) if purpose == "statistics" and rng.random() < 0.03 else None
+            rows.add(Consent, id=uuid.uuid4(), case_id=case_id, purpose=purpose, recipient_kind=None, given_on=given,
+                     given_how=rng.choice(list(codes.CONSENT_FORMS)), form_version="2025-01", expires_on=None,
+                     withdrawn_on=withdrawn if withdrawn and withdrawn <= today else None,
+                     recorded_by_id=owner.id, created_at=utcnow(), recipient=None)
+    if rng.random() < 0.6:
+        indicators = set(rng.sample(list(codes.RISK_INDICATORS), rng.randint(0, 4)))
+        assessment_id = uuid.uuid4()
+        rows.add(RiskAssessment, id=assessment_id, case_id=case_id, assessed_on=given, level=level_for(indicators),
+                 review_on=given + timedelta(days=rng.choice([14, 28, 56])), assessed_by_id=owner.id,
+                 created_at=utcnow(), reasoning=None,
+                 indicators=seal("risk_assessments", assessment_id, "indicators", ",".join(sorted(indicators))))
+    if rng.random() < 0.3:
+        perpetrator_id = uuid.uuid4()
+        name = f"{rng.choice(MALE_NAMES)} {rng.choice(LAST_NAMES)}"
+        phone = f"+49 {rng.randint(150, 179)} {rng.randint(1000000, 9999999)}"
+        rows.add(Perpetrator, id=perpetrator_id, case_id=case_id, created_at=utcnow(), address=None, notes=None,
+                 name=seal("perpetrators", perpetrator_id, "name", name),
+                 phone=seal("perpetrators", perpetrator_id, "phone", phone))
+        _contact_rows(rows, "perpetrator", perpetrator_id, case_id, Contact((name,), phone, ""))
 
 
 def _save_counters(counters: dict[tuple[int, int], int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,68 +13,70 @@ from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.user import Role
-from counsel.services import cases, consultations
+from counsel.models.safety import Perpetrator
+from counsel.services import cases, consent, consultations
 from counsel.services.consultations import ConsultationInput
-from tests.test_security import concrete_urls
 
 
-def case_urls(app, case, consultation):
-    """Every URL that names a case, filled with a real case (and consultation) id."""
+def case_urls(app, case, records):
+    """Every URL that names a case, filled with the ids of real records of that case."""
     urls = []
-    for endpoint, method, _url in concrete_urls(app):
-        rule = next(r for r in app.url_map.iter_rules(endpoint))
+    for rule in app.url_map.iter_rules():
         if "case_id" not in rule.arguments:
             continue
-        values = {"case_id": case.id}
-        if "consultation_id" in rule.arguments:
-            values["consultation_id"] = consultation.id
-        if "share_id" in rule.arguments:
-            values["share_id"] = case.shares[0].id if case.shares else consultation.id
-        if "action" in rule.arguments:
-            values["action"] = "close"
+        values = {"case_id": case.id, "action": "close", **{name: records[name] for name in records
+                                                             if name in rule.arguments}}
         with app.test_request_context():
-            urls.append((endpoint, method, app.url_for(endpoint, **values)))
+            url = app.url_for(rule.endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
+        urls.extend((rule.endpoint, method, url) for method in sorted(rule.methods - {"HEAD", "OPTIONS"}))
     return urls
 
 
 @pytest.fixture
 def owned(adviser, open_case, make_user):
+    """A case with one record of every kind a URL can name."""
     case = open_case(adviser)
     consultation = consultations.add(adviser, case, ConsultationInput(held_on=utcnow().date(), minutes=45,
                                                                       channel="phone", notes="Geheime Notiz"))
     helper = make_user("helga", Role.ADVISER)
-    cases.share(adviser, case, helper, "Urlaubsvertretung", None)
+    grant = cases.share(adviser, case, helper, "Urlaubsvertretung", None)
+    given = consent.record(adviser, case, consent.ConsentInput("statistics", utcnow().date(), "written", "2026"))
+    perpetrator = Perpetrator(id=uuid.uuid4(), case=case, case_id=case.id)
+    perpetrator.name = "Geheimer Name"
+    db.session.add(perpetrator)
     db.session.commit()
-    return case, consultation
+    return case, {"consultation_id": consultation.id, "share_id": grant.id, "consent_id": given.id,
+                  "perpetrator_id": perpetrator.id}
 
 
 @pytest.mark.parametrize("who", ["colleague", "other_site_adviser"])
 def test_other_advisers_get_404_on_every_case_url(app, owned, who, colleague, make_user, other_site, signed_in):
-    case, consultation = owned
+    case, records = owned
     intruder = colleague if who == "colleague" else make_user("otto", Role.ADVISER, at=other_site)
     client = signed_in(intruder)
     token = client.csrf_token()
-    urls = case_urls(app, case, consultation)
-    assert len(urls) >= 9
+    urls = case_urls(app, case, records)
+    assert len(urls) >= 20
     for endpoint, method, url in urls:
         response = client.open(url, method=method, data={"csrf_token": token, "reason": "x", "colleague": "x"})
         body = response.get_data(as_text=True)
         assert response.status_code == 404, (endpoint, method, response.status_code)
         assert "Fatma" not in body and "Rose" not in body and case.number not in body
+        assert "Geheim" not in body
     db.session.refresh(case)
     assert case.status == "open"  # the close attempt changed nothing
 
 
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.ADMIN])
 def test_supervisors_and_admins_get_403_on_every_case_url(app, owned, make_user, signed_in, role):
-    case, consultation = owned
+    case, records = owned
     client = signed_in(make_user("nonadviser", role, Role.SUPERVISOR))
     token = client.csrf_token()
-    for endpoint, method, url in case_urls(app, case, consultation):
+    for endpoint, method, url in case_urls(app, case, records):
         response = client.open(url, method=method, data={"csrf_token": token})
         assert response.status_code == 403, (endpoint, method)
         assert "Fatma" not in response.get_data(as_text=True)
-    for url in ("/cases/", "/cases/check", "/cases/new"):
+    for url in ("/cases/", "/cases/check", "/cases/new", "/cases/emergency"):
         assert client.get(url).status_code == 403
 
 
@@ -93,13 +96,13 @@ def test_lists_and_dashboard_show_only_her_cases(adviser, colleague, open_case, 
 
 
 def test_the_owner_and_a_shared_colleague_may_work_on_the_case(owned, adviser, signed_in):
-    case, consultation = owned
+    case, records = owned
     helper = case.shares[0].user
     for user in (adviser, helper):
         client = signed_in(user)
         assert client.get(f"/cases/{case.id}").status_code == 200
         assert client.get(f"/cases/{case.id}/edit").status_code == 200
-        assert client.get(f"/cases/{case.id}/consultations/{consultation.id}").status_code == 200
+        assert client.get(f"/cases/{case.id}/consultations/{records['consultation_id']}").status_code == 200
     assert signed_in(helper).get(f"/cases/{case.id}/sharing").status_code == 404  # only the owner shares
 
 

@@ -1,0 +1,154 @@
+"""Risk assessments, the safety plan, emergency access and in-app notifications."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from counsel import audit, codes
+from counsel.access import today, visible_cases
+from counsel.clock import utcnow
+from counsel.errors import Conflict, CounselError
+from counsel.extensions import db
+from counsel.models.case import Case
+from counsel.models.safety import EmergencyAccess, Notification, Perpetrator, RiskAssessment
+from counsel.models.user import Role, User, UserRole
+
+EMERGENCY_HOURS = 12
+MIN_JUSTIFICATION = 20
+LEVEL_ORDER = ("standard", "elevated", "high")
+
+
+class SafetyError(CounselError):
+    """A safety rule refused the action; the message says why."""
+
+
+def level_for(indicators: set[str]) -> str:
+    """The level the checklist gives: any red flag is high, three or more indicators elevated."""
+    if indicators & codes.RED_FLAGS:
+        return "high"
+    return "elevated" if len(indicators) >= 3 else "standard"
+
+
+def assess(actor: User, case: Case, indicators: set[str], level: str | None, reasoning: str,
+           review_on: date) -> RiskAssessment:
+    """Record an assessment; the adviser may raise the checklist's level, never lower it."""
+    if unknown := indicators - set(codes.RISK_INDICATORS):
+        raise SafetyError(_l("Unknown value %(value)s.", value=", ".join(sorted(unknown))))
+    computed = level_for(indicators)
+    chosen = level or computed
+    if chosen not in LEVEL_ORDER:
+        raise SafetyError(_l("Unknown value %(value)s.", value=chosen))
+    if LEVEL_ORDER.index(chosen) < LEVEL_ORDER.index(computed):
+        raise SafetyError(_l("The checklist gives level %(level)s; it can be raised, not lowered.",
+                             level=codes.label(codes.RISK_LEVELS, computed)))
+    if chosen != computed and not reasoning.strip():
+        raise SafetyError(_l("Say why you raise the level."))
+    if review_on <= today():
+        raise SafetyError(_l("The next review lies in the future."))
+    assessment = RiskAssessment(id=uuid.uuid4(), case=case, case_id=case.id, assessed_on=today(), level=chosen,
+                                review_on=review_on, assessed_by_id=actor.id)
+    assessment.indicators = ",".join(sorted(indicators))
+    assessment.reasoning = reasoning.strip() or None
+    db.session.add(assessment)
+    audit.record("risk_assessed", actor=actor, case=case, detail=f"level={chosen}")
+    return assessment
+
+
+def assessments_of(case: Case) -> list[RiskAssessment]:
+    return list(db.session.scalars(select(RiskAssessment).where(RiskAssessment.case_id == case.id)
+                                   .order_by(RiskAssessment.assessed_on.desc(), RiskAssessment.created_at.desc())))
+
+
+def save_safety_plan(actor: User, case: Case, plan: str, expected_version: int) -> None:
+    if case.version != expected_version:
+        raise Conflict(_l("A colleague saved this case while you were editing. Your input is still in the form; "
+                          "compare it with the current case and save again."))
+    case.safety_plan = plan.strip() or None
+    case.updated_at = utcnow()
+    audit.record("safety_plan_saved", actor=actor, case=case)
+
+
+@dataclass(frozen=True)
+class DueReview:
+    case: Case
+    level: str
+    review_on: date
+
+
+def due_reviews(actor: User, until: date) -> list[DueReview]:
+    """Open visible cases whose latest risk assessment is due for review by a day (overdue included)."""
+    latest = (select(RiskAssessment.case_id, func.max(RiskAssessment.created_at).label("latest"))
+              .group_by(RiskAssessment.case_id).subquery())
+    rows = db.session.execute(
+        select(RiskAssessment.case_id, RiskAssessment.level, RiskAssessment.review_on)
+        .join(latest, (latest.c.case_id == RiskAssessment.case_id) & (latest.c.latest == RiskAssessment.created_at))
+        .where(RiskAssessment.review_on <= until,
+               RiskAssessment.case_id.in_(visible_cases(actor).where(Case.status == "open")
+                                          .with_only_columns(Case.id)))
+    ).all()
+    cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_([r[0] for r in rows])))}
+    return sorted((DueReview(cases[cid], level, due) for cid, level, due in rows), key=lambda d: d.review_on)
+
+
+def request_emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess:
+    """Open a colleague's case in an emergency: justified, time-limited, audited and announced."""
+    if len(justification.strip()) < MIN_JUSTIFICATION:
+        raise SafetyError(_l("Write down why the client is in danger and the owner cannot be reached "
+                             "(at least %(n)d characters).", n=MIN_JUSTIFICATION))
+    case = db.session.scalars(select(Case).where(Case.number == number.strip().upper())).first()
+    if case is None or case.site_id != actor.site_id or not actor.has_role(Role.ADVISER):
+        raise SafetyError(_l("There is no case with this number at your site."))
+    if case.owner_id == actor.id:
+        raise SafetyError(_l("You hold this case yourself."))
+    now = utcnow()
+    grant = EmergencyAccess(id=uuid.uuid4(), case=case, case_id=case.id, user_id=actor.id, granted_at=now,
+                            expires_at=now + timedelta(hours=EMERGENCY_HOURS))
+    grant.justification = justification.strip()
+    db.session.add(grant)
+    audit.record("emergency_access", actor=actor, case=case, detail=f"hours={EMERGENCY_HOURS}")
+    for recipient in _emergency_recipients(case, actor):
+        db.session.add(Notification(user_id=recipient.id, kind="emergency_access", case_number=case.number,
+                                    case_id=case.id, actor_name=actor.display_name))
+    return grant
+
+
+def _emergency_recipients(case: Case, actor: User) -> list[User]:
+    supervisors = db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.SUPERVISOR.value, User.site_id == case.site_id, User.active.is_(True))
+    ).all()
+    people = {case.owner_id: case.owner, **{u.id: u for u in supervisors}}
+    people.pop(actor.id, None)
+    return list(people.values())
+
+
+def notifications_for(user: User) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.created_at.desc()).limit(100)))
+
+
+def unread_count(user: User) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Notification)
+                                 .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0)
+
+
+def mark_read(user: User) -> None:
+    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                       .values(read_at=utcnow()))
+
+
+def perpetrators_of(case: Case) -> list[Perpetrator]:
+    return list(db.session.scalars(select(Perpetrator).where(Perpetrator.case_id == case.id)
+                                   .order_by(Perpetrator.created_at)))
+
+
+def emergency_grant(user: User, case: Case) -> EmergencyAccess | None:
+    """Her running emergency access to a case she does not hold, if any (shown as a banner)."""
+    return db.session.scalars(select(EmergencyAccess).where(
+        EmergencyAccess.user_id == user.id, EmergencyAccess.case_id == case.id,
+        EmergencyAccess.expires_at > utcnow()).order_by(EmergencyAccess.expires_at.desc())).first()
