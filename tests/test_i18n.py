@@ -59,3 +59,10 @@ def test_language_tags_are_named_in_the_interface_language():
     assert language_name("ti", "de") == "Tigrinya"
     assert language_name("fa-AF", "en").startswith("Dari") or "Persian" in language_name("fa-AF", "en")
     assert language_name("not a tag", "de") == "not a tag"
+
+
+def test_switching_language_keeps_where_she_was_going(client):
+    page = client.get("/login?next=/admin/users").get_data(as_text=True)
+    assert 'name="next" value="/login?next=/admin/users"' in page
+    response = client.submit("/language", {"locale": "en", "next": "/login?next=/admin/users"})
+    assert response.location == "/login?next=/admin/users"

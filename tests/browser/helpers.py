@@ -1,0 +1,134 @@
+"""What browser tests share: the log of what a page did, and steps a person takes in counsel.
+
+Elements are found by id, name, form action or URL, never by interface wording; where a test checks
+a text, it asks the app's own catalogue for the message in the page's language (`ui_text`), so
+it holds in German (the default) and English, with or without compiled German catalogues.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from playwright.sync_api import expect
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, WebError
+
+# Reports every CSP violation of every document in the context to Python, whatever the console says.
+CSP_REPORTER = """
+window.addEventListener("securitypolicyviolation", (event) => {
+  window.counselCspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+    + ` in ${event.documentURI}`);
+}, true);
+"""
+CSP_CONSOLE_WORDS = ("Content Security Policy", "Content-Security-Policy")
+
+
+@dataclass
+class PageLog:
+    """What the pages of one browser context did: requests, console, script errors, CSP violations."""
+
+    origin: str
+    requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> None:
+        """Listen to every page of the context; call before the first page opens."""
+        context.on("request", self._on_request)
+        context.on("requestfailed", self._on_request_failed)
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_web_error)
+        context.expose_binding("counselCspViolation", lambda _source, text: self.csp_violations.append(str(text)))
+        context.add_init_script(CSP_REPORTER)
+
+    def _on_request(self, request: Request) -> None:
+        self.requests.append(request.url)
+
+    def _on_request_failed(self, request: Request) -> None:
+        self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        source = message.location.get("url", "")
+        self.console.append(f"{message.type}: {message.text} ({source or 'no source'})")
+        if any(word in message.text for word in CSP_CONSOLE_WORDS):
+            self.csp_violations.append(message.text)
+
+    def _on_web_error(self, error: WebError) -> None:
+        self.page_errors.append(str(error.error))
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but the live server (another host, port or scheme)."""
+        return [url for url in self.requests if origin_of(url) != self.origin]
+
+    def problems(self) -> list[str]:
+        """What a clean page never causes: script errors, CSP violations, console errors, failed or foreign requests."""
+        found = [f"page error: {text}" for text in self.page_errors]
+        found += [f"CSP violation: {text}" for text in self.csp_violations]
+        found += [f"console {text}" for text in self.console if text.startswith(("error:", "warning:"))]
+        found += [f"failed request: {text}" for text in self.failed_requests]
+        found += [f"request to another host: {url}" for url in self.foreign_requests()]
+        return found
+
+    def assert_clean(self) -> None:
+        problems = self.problems()
+        assert not problems, "the browser reported:\n" + "\n".join(problems)
+
+    def wait_for(self, page: Page, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Let Playwright deliver events until the condition holds (events arrive during Playwright calls)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, "the browser did not report it in time"
+            page.wait_for_timeout(50)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def path_of(page: Page) -> str:
+    """The path and query of the page's URL, e.g. /login?m=locked."""
+    parts = urlsplit(page.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def ui_text(page: Page, message: str, **variables: Any) -> str:
+    """Return a message as the app shows it in the page's language (from <html lang>).
+
+    Uses the app's own catalogues, so the expectation holds whether or not the German
+    translations are compiled yet (an untranslated message is shown in English).
+    """
+    language = page.locator("html").get_attribute("lang") or "de"
+    with current_app.test_request_context(), force_locale(language):
+        return str(gettext(message, **variables))
+
+
+def heading(page: Page, message: str, **variables: Any) -> None:
+    """Wait until the main heading reads the message, in the page's language."""
+    expect(page.locator("main h1")).to_have_text(ui_text(page, message, **variables))
+
+
+def notice(page: Page, message: str) -> None:
+    """Wait until the first status message on the page reads the message."""
+    expect(page.locator("main [role=status]").first).to_have_text(ui_text(page, message))
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    """Fill in and send the sign-in form the page shows."""
+    expect(page).to_have_url(re.compile(r"/login(\?|$)"))
+    heading(page, "Sign in")
+    form = page.locator("form[action='/login']")
+    form.locator("input[name=username]").fill(username)
+    form.locator("input[name=password]").fill(password)
+    form.locator("button[type=submit]").click()
