@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from counsel.access import today
 from counsel.cli import cli
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.consultation import Consultation
-from counsel.models.user import User
-from counsel.access import today
 from counsel.models.safety import Perpetrator
+from counsel.models.user import User
 from counsel.services import cases, conflicts, consent
 from counsel.services.cases import CaseInput
 

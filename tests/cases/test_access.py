@@ -12,8 +12,8 @@ from sqlalchemy import select
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
-from counsel.models.user import Role
 from counsel.models.safety import Perpetrator
+from counsel.models.user import Role
 from counsel.services import cases, consent, consultations
 from counsel.services.consultations import ConsultationInput
 
