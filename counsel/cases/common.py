@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from flask import request
+from flask import abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from counsel import audit
+from counsel.errors import Conflict, CounselError
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.services import conflicts
 
 CONFLICT = 409
+
+
+def form_version(raw: Any) -> int:
+    """The version a form was opened at; a form without one was not made by counsel."""
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+def save_locked(save: Callable[[], object], version_field: Any, current_version: Callable[[], int]
+                ) -> tuple[Any, int] | None:
+    """Save under optimistic locking; on a clash keep her input and offer the current version.
+
+    Returns None when saved, else the message and status to show with the form again.
+    """
+    try:
+        save()
+        db.session.commit()
+    except (Conflict, StaleDataError):
+        db.session.rollback()
+        version_field.data = str(current_version())
+        return _("A colleague saved this in the meantime. Your input is kept below; check the current version "
+                 "in a second tab, then save again to overwrite it."), CONFLICT
+    except CounselError as exc:
+        db.session.rollback()
+        return exc.message, 400
+    return None
 
 
 def failed() -> int:

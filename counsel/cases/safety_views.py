@@ -9,12 +9,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from counsel import audit
 from counsel.access import Permission, load_case, today
 from counsel.cases import bp
-from counsel.cases.common import CONFLICT, conflict_warnings, failed
+from counsel.cases.common import CONFLICT, conflict_warnings, failed, form_version, save_locked
 from counsel.cases.safety_forms import (
     ConsentForm,
     DisclosureForm,
@@ -23,7 +22,7 @@ from counsel.cases.safety_forms import (
     RiskForm,
     SafetyPlanForm,
 )
-from counsel.errors import Conflict, CounselError
+from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case
@@ -172,17 +171,13 @@ def safety_plan(case_id: uuid.UUID) -> ResponseReturnValue:
                                                                            version=str(case.version))
     error, status = None, 200
     if form.validate_on_submit():
-        try:
-            safety.save_safety_plan(current_user, case, form.plan.data or "", int(form.version.data or 0))
-            db.session.commit()
-        except (Conflict, StaleDataError):
-            db.session.rollback()
-            error, status = _("A colleague saved this case in the meantime. Your text is kept below; save again "
-                              "to overwrite the current plan."), CONFLICT
-            form.version.data = str(case.version)
-        else:
+        refused = save_locked(lambda: safety.save_safety_plan(current_user, case, form.plan.data or "",
+                                                              form_version(form.version.data)),
+                              form.version, lambda: case.version)
+        if refused is None:
             flash(_("Safety plan saved."), "success")
             return redirect(url_for("cases.show", case_id=case.id))
+        error, status = refused
     elif request.method == "POST":
         status = 400
     return render_template("cases/safety_plan.html", case=case, form=form, error=error), status

@@ -7,24 +7,22 @@ gets 404 and the attempt is recorded; supervisors and admins are turned away at 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from counsel import audit, codes
 from counsel.access import Permission, load_case, today, visible_cases
 from counsel.cases import bp
-from counsel.cases.common import CONFLICT, conflict_warnings, failed
+from counsel.cases.common import CONFLICT, conflict_warnings, failed, form_version, save_locked
 from counsel.cases.convert import case_input, consultation_input, fill_case_form, fill_consultation_form
 from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
 from counsel.crypto import UnreadableField
-from counsel.errors import Conflict, CounselError
+from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.languages import parse_picker_value
 from counsel.models.case import Case, CaseShare
@@ -124,36 +122,20 @@ def edit(case_id: uuid.UUID) -> ResponseReturnValue:
     elif form.validate_on_submit():
         try:
             data = case_input(form)
-            if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator", case,
-                                             exclude=case.id):
-                return render_template("cases/form.html", form=form, case=case, warnings=warnings), CONFLICT
-            cases.update_case(current_user, case, data, _version(form.version.data))
-            db.session.commit()
-        except (Conflict, StaleDataError):
-            db.session.rollback()
-            error, status = _conflict_message(), CONFLICT
-            form.version.data = str(db.session.get(Case, case_id).version)  # type: ignore[union-attr]
         except CounselError as exc:
-            db.session.rollback()
-            error, status = exc.message, 400
-        else:
+            return render_template("cases/form.html", form=form, case=case, error=exc.message), 400
+        if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator", case,
+                                         exclude=case.id):
+            return render_template("cases/form.html", form=form, case=case, warnings=warnings), CONFLICT
+        refused = save_locked(lambda: cases.update_case(current_user, case, data, form_version(form.version.data)),
+                              form.version, lambda: case.version)
+        if refused is None:
             flash(_("Saved."), "success")
             return redirect(url_for("cases.show", case_id=case.id))
+        error, status = refused
     else:
         status = 400
     return render_template("cases/form.html", form=form, case=case, error=error), status
-
-
-def _conflict_message() -> str:
-    return str(_("A colleague saved this in the meantime. Your input is kept below; check the current "
-                 "version in a second tab, then save again to overwrite it."))
-
-
-def _version(raw: Any) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        abort(400)
 
 
 @bp.post("/<uuid:case_id>/<any(close, reopen):action>")
@@ -200,19 +182,13 @@ def edit_consultation(case_id: uuid.UUID, consultation_id: uuid.UUID) -> Respons
         audit.record("case_viewed", actor=current_user, case=case, detail="consultation")
         db.session.commit()
     elif form.validate_on_submit():
-        try:
-            consultations.update(current_user, consultation, consultation_input(form), _version(form.version.data))
-            db.session.commit()
-        except (Conflict, StaleDataError):
-            db.session.rollback()
-            error, status = _conflict_message(), CONFLICT
-            form.version.data = str(db.session.get(Consultation, consultation_id).version)  # type: ignore[union-attr]
-        except CounselError as exc:
-            db.session.rollback()
-            error, status = exc.message, 400
-        else:
+        refused = save_locked(lambda: consultations.update(current_user, consultation, consultation_input(form),
+                                                           form_version(form.version.data)),
+                              form.version, lambda: consultation.version)
+        if refused is None:
             flash(_("Consultation saved."), "success")
             return redirect(url_for("cases.show", case_id=case.id))
+        error, status = refused
     else:
         status = 400
     return render_template("cases/consultation_form.html", form=form, case=case, consultation=consultation,
