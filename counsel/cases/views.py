@@ -12,7 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from counsel import audit, codes
@@ -41,6 +41,9 @@ def unreadable(exc: UnreadableField) -> ResponseReturnValue:
     return render_template("errors/unreadable.html", record_label=label, column=exc.column), 500
 
 
+PAGE_SIZE = 50
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     filters = CaseFilterForm(request.args)
@@ -50,7 +53,11 @@ def index() -> ResponseReturnValue:
         query = query.where(Case.status == status)
     if filters.number.data:
         query = query.where(Case.number == filters.number.data.strip().upper())
-    return render_template("cases/index.html", cases=db.session.scalars(query).all(), filters=filters)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    shown = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("cases/index.html", cases=shown, filters=filters, page=page, pages=pages, total=total)
 
 
 @bp.route("/check", methods=["GET", "POST"])

@@ -92,9 +92,13 @@ def of_case(case: Case) -> list[Consultation]:
                                    .order_by(Consultation.held_on.desc(), Consultation.created_at.desc())))
 
 
+DASHBOARD_CASES = 100
+
+
 @dataclass(frozen=True)
 class Dashboard:
     open_cases: list[Case]
+    open_total: int
     follow_ups: list[tuple[Case, date]]
     week_end: date
 
@@ -103,10 +107,12 @@ def dashboard(actor: User) -> Dashboard:
     """Her open cases, and the follow-ups due by the end of this week (overdue ones included)."""
     day = today()
     week_end = day + timedelta(days=6 - day.weekday())
-    cases = list(db.session.scalars(visible_cases(actor).where(Case.status == "open").order_by(Case.number)))
+    open_cases = visible_cases(actor).where(Case.status == "open")
+    total = db.session.scalar(open_cases.with_only_columns(func.count())) or 0
+    cases = list(db.session.scalars(open_cases.order_by(Case.updated_at.desc()).limit(DASHBOARD_CASES)))
     latest = (
         select(Consultation.case_id, func.max(Consultation.created_at).label("latest"))
-        .where(Consultation.case_id.in_([c.id for c in cases]))
+        .where(Consultation.case_id.in_(open_cases.with_only_columns(Case.id)))
         .group_by(Consultation.case_id)
         .subquery()
     )
@@ -115,6 +121,6 @@ def dashboard(actor: User) -> Dashboard:
         .join(latest, (latest.c.case_id == Consultation.case_id) & (latest.c.latest == Consultation.created_at))
         .where(Consultation.follow_up_on.is_not(None), Consultation.follow_up_on <= week_end)
     ).all()
-    by_id = {c.id: c for c in cases}
-    follow_ups = sorted(((by_id[case_id], due) for case_id, due in rows), key=lambda pair: pair[1])
-    return Dashboard(cases, follow_ups, week_end)
+    due_cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_([r[0] for r in rows])))}
+    follow_ups = sorted(((due_cases[case_id], due) for case_id, due in rows), key=lambda pair: pair[1])
+    return Dashboard(cases, total, follow_ups, week_end)

@@ -297,3 +297,11 @@ def test_advisers_record_the_languages_they_counsel_in(adviser, signed_in):
     assert refused.status_code == 400
     db.session.refresh(adviser)
     assert adviser.languages == ["ckb", "ti"]
+
+
+def test_the_case_list_is_paged(adviser, open_case, signed_in):
+    numbers = [open_case(adviser, pseudonym=f"P{i}").number for i in range(53)]
+    client = signed_in(adviser)
+    first, second = client.get("/cases/").get_data(as_text=True), client.get("/cases/?page=2").get_data(as_text=True)
+    assert sum(n in first for n in numbers) == 50 and sum(n in second for n in numbers) == 3
+    assert "53" in first and re.search(r'href="/cases/\?[^"]*page=2"', first)
