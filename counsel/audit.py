@@ -18,10 +18,9 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import Insert, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from counsel.clock import utcnow
-from counsel.extensions import changed_rows, db
+from counsel.extensions import changed_rows, db, upsert
 from counsel.models.audit import AuditEvent, AuditHead
 from counsel.services.signin import find_user
 
@@ -80,13 +79,9 @@ def record(
 
 def _head_if_missing() -> Insert:
     """Build an INSERT of the empty head that does nothing when another writer made it first."""
-    values = {"id": 1, "seq": 0, "mac": GENESIS}
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    if dialect == "sqlite":
-        return sqlite.insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    return insert(AuditHead).values(**values)
+    statement: Insert = upsert(AuditHead).values(id=1, seq=0, mac=GENESIS).on_conflict_do_nothing(
+        index_elements=["id"])
+    return statement
 
 
 def record_sign_in(user: Any) -> None:

@@ -14,6 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
 from sqlalchemy import CursorResult, Executable, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -46,6 +47,13 @@ def changed_rows(statement: Executable) -> int:
     """Run an UPDATE or DELETE in the current session and return how many rows it touched."""
     result = cast(CursorResult[Any], db.session.execute(statement))
     return result.rowcount
+
+
+def upsert(table: Any) -> Any:
+    """Start an INSERT that can say ON CONFLICT, in the dialect of the database in use (both have it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 migrate = Migrate()

@@ -16,14 +16,13 @@ from typing import cast
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from counsel import audit, codes
 from counsel.access import today, visible_cases
 from counsel.clock import utcnow
 from counsel.crypto import BlindIndex
 from counsel.errors import Conflict, CounselError
-from counsel.extensions import db
+from counsel.extensions import db, upsert
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare
 from counsel.models.consultation import Consultation
 from counsel.models.user import Role, User, UserLanguage, UserRole
@@ -110,10 +109,8 @@ def validate(data: CaseInput) -> None:
 def next_number(site_id: int, site_code: str, year: int) -> str:
     """Give the next case number of a site and year (DO-2026-0042) atomically."""
     table = cast(Table, CaseCounter.__table__)
-    dialect = db.session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = (
-        upsert.values(site_id=site_id, year=year, last=1)
+        upsert(table).values(site_id=site_id, year=year, last=1)
         .on_conflict_do_update(index_elements=["site_id", "year"], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )

@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from counsel.clock import utcnow
-from counsel.extensions import db
+from counsel.extensions import db, upsert
 from counsel.models.user import LoginThrottle, User
 from counsel.services import passwords
 from counsel.settings import Settings
@@ -79,11 +78,9 @@ def record_failure(key: str, settings: Settings) -> Attempt:
     lock_at = settings.login_lockout_threshold
     lock_for = now + timedelta(minutes=settings.login_lockout_minutes)
     table = cast(Table, LoginThrottle.__table__)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     expired = table.c.locked_until.is_not(None) & (table.c.locked_until <= now)
     failures = case((expired, 1), else_=table.c.failures + 1)
-    statement = insert(table).values(
+    statement = upsert(table).values(
         key=key, failures=1, last_failure_at=now, locked_until=lock_for if lock_at <= 1 else None
     )
     statement = statement.on_conflict_do_update(
