@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from flask import abort, request
@@ -53,16 +56,36 @@ def failed() -> int:
     return 400 if request.method == "POST" and request.form.get("stage") != "prefill" else 200
 
 
-def conflict_warnings(acknowledged: bool, contact: conflicts.Contact, against: str, case: Case | None = None,
-                      exclude: uuid.UUID | None = None) -> list[conflicts.ConflictMatch]:
-    """Stop a save once when the data match an alleged perpetrator, a client or a staff member."""
+@dataclass(frozen=True)
+class Gate:
+    """The conflict check before a save: warnings to show (stop), or a summary of acknowledged matches."""
+
+    warnings: list[conflicts.ConflictMatch]
+    summary: str
+
+    def acknowledge(self, case: Case) -> None:
+        """Record, with the saved case, that she saved despite the warnings she was shown."""
+        if self.summary and not self.warnings:
+            audit.record("conflict_acknowledged", actor=current_user, case=case, detail=self.summary)
+
+
+def conflict_gate(form: Any, contact: conflicts.Contact, against: str, case: Case | None = None,
+                  exclude: uuid.UUID | None = None) -> Gate:
+    """Stop a save when the data match an alleged perpetrator, a client or a staff member.
+
+    The tick "I have read the warning" counts only for exactly the matches that were shown:
+    the form carries their digest, so a change that brings a new match warns again.
+    """
     found = conflicts.check(current_user, contact, against, exclude)
+    digest = hashlib.sha256(repr(sorted(astuple(m) for m in found)).encode()).hexdigest()[:24]
+    shown = form.shown_matches.data
+    form.shown_matches.data = digest
     if not found:
-        return []
-    detail = "matches=" + ",".join(sorted({f"{m.kind}:{m.field}" for m in found}))
-    if acknowledged:
-        audit.record("conflict_acknowledged", actor=current_user, case=case, detail=detail)
-        return []
-    audit.record("conflict_warning", actor=current_user, case=case, detail=detail)
+        return Gate([], "")
+    summary = "matches=" + ",".join(sorted({f"{m.kind}:{m.field}" for m in found}))
+    if form.acknowledge.data and hmac.compare_digest(shown or "", digest):
+        return Gate([], summary)
+    form.acknowledge.data = False
+    audit.record("conflict_warning", actor=current_user, case=case, detail=summary)
     db.session.commit()
-    return found
+    return Gate(found, summary)

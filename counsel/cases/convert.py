@@ -8,11 +8,17 @@ from flask_babel import lazy_gettext as _l
 
 from counsel.access import today
 from counsel.cases.forms import LANGUAGE_ROWS, CaseForm, ConsultationForm
+from counsel.i18n import language_name
 from counsel.languages import parse_picker_value
 from counsel.models.case import Case
 from counsel.models.consultation import Consultation
 from counsel.services.cases import CaseInput, CaseInputError, LanguageEntry
 from counsel.services.consultations import ConsultationInput
+
+
+def picker_label(tag: str) -> str:
+    """Show a stored tag the way the picker offers it: "Arabisch (ar)"."""
+    return f"{language_name(tag)} ({tag})"
 
 
 def unknown_language(value: str) -> CaseInputError:
@@ -69,7 +75,7 @@ def fill_case_form(case: Case) -> CaseForm:
         version=str(case.version),
     )
     for row, language in zip(form.languages, case.languages[:LANGUAGE_ROWS], strict=False):
-        row.form.tag.data = language.tag
+        row.form.tag.data = picker_label(language.tag)
         row.form.mode.data = language.mode
         row.form.preferred.data = language.preferred
     return form
@@ -97,11 +103,13 @@ def consultation_input(form: ConsultationForm) -> ConsultationInput:
 def fill_consultation_form(consultation: Consultation | None, case: Case) -> ConsultationForm:
     """A stored consultation in the form, or a new one in the client's preferred language."""
     if consultation is None:
+        preferred = case.preferred_language
         return ConsultationForm(formdata=None, held_on=today(), minutes=60, channel="in_person",
-                                language=case.preferred_language or "", interpreting="none")
+                                language=picker_label(preferred) if preferred else "", interpreting="none")
     return ConsultationForm(
         formdata=None, held_on=consultation.held_on, minutes=consultation.minutes, channel=consultation.channel,
-        language=consultation.language or "", interpreting=consultation.interpreting,
+        language=picker_label(consultation.language) if consultation.language else "",
+        interpreting=consultation.interpreting,
         interpreter=consultation.interpreter, pledge_on_file=consultation.pledge_on_file,
         topics=sorted(consultation.topics), referrals=sorted(consultation.referrals), notes=consultation.notes,
         follow_up_on=consultation.follow_up_on, version=str(consultation.version),

@@ -80,6 +80,7 @@ class CaseForm(FlaskForm):
     languages = FieldList(FormField(LanguageRow), min_entries=LANGUAGE_ROWS, max_entries=LANGUAGE_ROWS)
     notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES)], render_kw={"dir": "auto", "rows": 6})
     acknowledge = BooleanField(_l("I have read the warning and still want to save"))
+    shown_matches = HiddenField()
     version = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

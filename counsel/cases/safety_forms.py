@@ -49,6 +49,7 @@ class PerpetratorForm(FlaskForm):
     address = TextAreaField(_l("Address"), validators=[Length(max=500)], render_kw={"rows": 2, "dir": "auto"})
     notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)], render_kw={"rows": 3, "dir": "auto"})
     acknowledge = BooleanField(ACKNOWLEDGE)
+    shown_matches = HiddenField()
 
 
 class RiskForm(FlaskForm):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from counsel import audit
 from counsel.access import Permission, load_case, today
 from counsel.cases import bp
-from counsel.cases.common import CONFLICT, conflict_warnings, failed, form_version, save_locked
+from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.safety_forms import (
     ConsentForm,
     DisclosureForm,
@@ -116,10 +116,11 @@ def perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> Respons
                                     form.address.data or "")
         if not (contact.names or contact.phone.strip() or contact.address.strip()):
             flash(_("Enter at least a name, a phone number or an address."), "error")
-        elif warnings := conflict_warnings(bool(form.acknowledge.data), contact, "client", case, exclude=case.id):
+        elif (gate := conflict_gate(form, contact, "client", case, exclude=case.id)).warnings:
             return render_template("cases/perpetrator.html", case=case, form=form, perpetrator=existing,
-                                   warnings=warnings), CONFLICT
+                                   warnings=gate.warnings), CONFLICT
         else:
+            gate.acknowledge(case)
             record = existing or Perpetrator(id=uuid.uuid4(), case=case, case_id=case.id)
             for name in ("name", "phone", "address", "notes"):
                 setattr(record, name, (getattr(form, name).data or "").strip() or None)

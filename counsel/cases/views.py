@@ -18,8 +18,14 @@ from wtforms import SelectChoice
 from counsel import audit, codes
 from counsel.access import Permission, load_case, today, visible_cases
 from counsel.cases import bp
-from counsel.cases.common import CONFLICT, conflict_warnings, failed, form_version, save_locked
-from counsel.cases.convert import case_input, consultation_input, fill_case_form, fill_consultation_form
+from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
+from counsel.cases.convert import (
+    case_input,
+    consultation_input,
+    fill_case_form,
+    fill_consultation_form,
+    picker_label,
+)
 from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
 from counsel.crypto import UnreadableField
 from counsel.errors import CounselError
@@ -82,14 +88,16 @@ def new() -> ResponseReturnValue:
     if request.form.get("stage") == "prefill":
         form = CaseForm(formdata=None, name=request.form.get("name", ""))
         if tag := parse_picker_value(request.form.get("language", "")):
-            form.languages[0].form.tag.data = tag
+            form.languages[0].form.tag.data = picker_label(tag)
             form.languages[0].form.preferred.data = True
     elif form.validate_on_submit():
         try:
             data = case_input(form)
-            if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator"):
-                return render_template("cases/form.html", form=form, case=None, warnings=warnings), CONFLICT
+            gate = conflict_gate(form, cases.contact_of(data), "perpetrator")
+            if gate.warnings:
+                return render_template("cases/form.html", form=form, case=None, warnings=gate.warnings), CONFLICT
             case = cases.open_case(current_user, data)
+            gate.acknowledge(case)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
@@ -131,9 +139,10 @@ def edit(case_id: uuid.UUID) -> ResponseReturnValue:
             data = case_input(form)
         except CounselError as exc:
             return render_template("cases/form.html", form=form, case=case, error=exc.message), 400
-        if warnings := conflict_warnings(form.acknowledge.data, cases.contact_of(data), "perpetrator", case,
-                                         exclude=case.id):
-            return render_template("cases/form.html", form=form, case=case, warnings=warnings), CONFLICT
+        gate = conflict_gate(form, cases.contact_of(data), "perpetrator", case, exclude=case.id)
+        if gate.warnings:
+            return render_template("cases/form.html", form=form, case=case, warnings=gate.warnings), CONFLICT
+        gate.acknowledge(case)
         refused = save_locked(lambda: cases.update_case(current_user, case, data, form_version(form.version.data)),
                               form.version, lambda: case.version)
         if refused is None:

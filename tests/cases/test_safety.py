@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -154,8 +155,25 @@ def test_a_colleague_is_warned_before_saving_and_learns_nothing_more(perpetrator
         assert "+49 231 1234567" not in body
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "case_created")) == 1
     assert "conflict_warning" in actions()
-    saved = new_case(client, acknowledge="y", **fields)
-    assert saved.status_code == 302 and "conflict_acknowledged" in actions()
+    saved = new_case(client, acknowledge="y", shown_matches=shown_matches(body), **fields)
+    assert saved.status_code == 302
+    acknowledged = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "conflict_acknowledged")).one()
+    assert acknowledged.case_number is not None and acknowledged.case_number != perpetrator_case.number
+
+
+def shown_matches(body):
+    return re.search(r'name="shown_matches" type="hidden" value="([0-9a-f]+)"', body).group(1)
+
+
+def test_a_tick_counts_only_for_the_warnings_that_were_shown(perpetrator_case, colleague, signed_in):
+    client = signed_in(colleague)
+    first = new_case(client, phone="0231 1234567").get_data(as_text=True)
+    assert new_case(client, acknowledge="y", shown_matches="0" * 24, phone="0231 1234567").status_code == 409
+    changed = new_case(client, acknowledge="y", shown_matches=shown_matches(first), phone="0231 1234567",
+                       address="Mallinckrodtstraße 12, 44145 Dortmund")  # a further match since the warning
+    assert changed.status_code == 409 and "Die Adresse" in changed.get_data(as_text=True)
+    assert new_case(client, acknowledge="y", shown_matches=shown_matches(changed.get_data(as_text=True)),
+                    phone="0231 1234567", address="Mallinckrodtstraße 12, 44145 Dortmund").status_code == 302
 
 
 def test_the_owner_is_told_the_case_number(perpetrator_case, adviser, signed_in):
@@ -176,9 +194,15 @@ def test_a_name_shared_with_a_staff_member_warns(adviser, colleague, signed_in):
 def test_a_new_perpetrator_matching_a_client_warns(adviser, colleague, open_case, signed_in):
     open_case(colleague, phone="0171 5550000")
     mine = open_case(adviser)
-    response = signed_in(adviser).submit(f"/cases/{mine.id}/perpetrators/new",
-                                         {"name": "X", "phone": "+49 171 5550000", "address": "", "notes": ""})
+    client = signed_in(adviser)
+    response = client.submit(f"/cases/{mine.id}/perpetrators/new",
+                             {"name": "X", "phone": "+49 171 5550000", "address": "", "notes": ""})
     assert response.status_code == 409 and "Klientin" in response.get_data(as_text=True)
+    assert client.submit(f"/cases/{mine.id}/perpetrators/new", {
+        "name": "X", "phone": "+49 171 5550000", "address": "", "notes": "", "acknowledge": "y",
+        "shown_matches": shown_matches(response.get_data(as_text=True))}).status_code == 302
+    assert db.session.scalars(select(AuditEvent.case_number).where(AuditEvent.action == "conflict_acknowledged")
+                              ).one() == mine.number
 
 
 # --- risk ----------------------------------------------------------------------------------
