@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from counsel.auth.views import bp as auth_bp
     from counsel.cases import bp as cases_bp
     from counsel.main.views import bp as main_bp
+    from counsel.reports.views import bp as reports_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp, reports_bp):
         app.register_blueprint(blueprint)

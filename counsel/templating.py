@@ -34,6 +34,7 @@ class NavItem:
 NAVIGATION: list[tuple[str, Any, Role | None]] = [
     ("main.index", _l("Start"), None),
     ("cases.index", _l("Cases"), Role.ADVISER),
+    ("reports.index", _l("Statistics"), Role.SUPERVISOR),
     ("admin.users", _l("Accounts"), Role.ADMIN),
     ("admin.sites", _l("Sites"), Role.ADMIN),
     ("admin.transfers", _l("Hand over cases"), Role.ADMIN),

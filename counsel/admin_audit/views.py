@@ -68,6 +68,8 @@ ACTION_LABELS: dict[str, Any] = {
     "key_retired": _l("Master key version retired"),
     "audit_viewed": _l("Audit trail viewed"),
     "audit_verified": _l("Audit trail verified"),
+    "report_viewed": _l("Statistics viewed"),
+    "report_exported": _l("Statistics exported"),
 }
 
 PROBLEMS: dict[str, Any] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -25,6 +25,8 @@ class Case(EncryptedRecord, Base):
     """The client's record; its id is a random UUID, its number human (DO-2026-0042)."""
 
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_statistics", "opened_month", "site_id", "closed_month", "id", "age_band",
+                            "country", "residence_status", "perpetrator_relation", "referral_source"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     number: Mapped[str] = mapped_column(String(24), unique=True)

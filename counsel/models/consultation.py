@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -20,6 +20,8 @@ class Consultation(EncryptedRecord, Base):
     """One consultation; encrypted under its case's data key."""
 
     __tablename__ = "consultations"
+    __table_args__ = (Index("ix_consultations_statistics", "held_on", "case_id", "channel", "interpreting", "minutes",
+                            "id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,127 @@
+"""The report's tables as CSV and XLSX: the same published cells as on screen, nothing more.
+
+Numbers go out as numbers, suppressed cells as their marks ("<5", "×"). Text that a
+spreadsheet could read as a formula is defused with a leading apostrophe. The files carry no
+day either: the XLSX loses its creation and change times.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+from zipfile import ZIP_DEFLATED, ZipFile
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from counsel.reporting.report import Report, Shown, Table
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CORE_PROPERTIES = "docProps/core.xml"
+TIMESTAMP = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
+
+
+def _safe(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _value(cell: Shown) -> Any:
+    return cell.number if cell.number is not None else _safe(cell.text)
+
+
+def legend(report: Report) -> list[str]:
+    """The rules a reader needs to read the figures."""
+    rule = report.rule
+    lines = [
+        str(_l("<%(k)s: fewer than %(k)s people (for consultations and hours: with fewer than %(k)s people).",
+               k=rule.min_cell)),
+        str(_l("×: hidden so that no small figure can be worked out from the totals.")),
+        str(_l("Only cases that consented to being counted in statistics are included.")),
+    ]
+    if rule.rounding > 1:
+        lines.append(str(_l("Figures are rounded to multiples of %(base)s; totals are rounded on their own.",
+                            base=rule.rounding)))
+    return lines
+
+
+def _heading(report: Report) -> list[list[Any]]:
+    return [
+        [str(_l("Anonymised statistics"))],
+        [str(_l("Period")), report.period.token],
+        [str(_l("Sites")), ", ".join(site.name for site in report.sites)],
+        [str(_l("Rules")), str(_l("for funders")) if report.audience == "funder" else str(_l("for the team"))],
+        [str(_l("Cases left out for lack of consent")), _value(report.excluded)],
+        *([line] for line in legend(report)),
+    ]
+
+
+def _too_few(report: Report) -> list[str]:
+    return [str(_l("Fewer than %(k)s people in all: no figures are shown, so that no one can be recognised.",
+                   k=report.rule.min_cell))]
+
+
+def _rows(table: Table) -> Iterator[list[Any]]:
+    yield [table.title]
+    if table.multi:
+        yield [str(_l("Several answers per person or consultation: the rows do not add up to the total."))]
+    if table.withheld:
+        yield [str(_l("Withheld: this table could not be published without revealing a small figure."))]
+        return
+    yield ["", *table.columns]
+    for label, cells in table.rows:
+        yield [_safe(label), *(_value(cell) for cell in cells)]
+    if table.total is not None:
+        label, cells = table.total
+        yield [_safe(label), *(_value(cell) for cell in cells)]
+
+
+def to_csv(report: Report) -> bytes:
+    """Every table one after the other, separated by a blank line (UTF-8 with BOM, for spreadsheets)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(_heading(report))
+    if report.too_few:
+        writer.writerow(_too_few(report))
+    for table in report.tables:
+        writer.writerow([])
+        writer.writerows(_rows(table))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(report: Report) -> bytes:
+    """A sheet about the report, then one sheet per table."""
+    book = Workbook()
+    about = book.worksheets[0]
+    about.title = str(_l("Report"))[:31]
+    for row in _heading(report):
+        about.append(row)
+    about["A1"].font = Font(bold=True, size=14)
+    about.column_dimensions["A"].width = 40
+    if report.too_few:
+        about.append(_too_few(report))
+    for table in report.tables:
+        sheet = book.create_sheet(table.id[:31])
+        for row in _rows(table):
+            sheet.append(row)
+        sheet["A1"].font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 42
+    written = io.BytesIO()
+    book.save(written)
+    book.close()
+    return _without_timestamps(written.getvalue())
+
+
+def _without_timestamps(xlsx: bytes) -> bytes:
+    """Drop the file's creation and change times: no day leaves the service, not even the export's."""
+    buffer = io.BytesIO()
+    with ZipFile(io.BytesIO(xlsx)) as source, ZipFile(buffer, "w", ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == CORE_PROPERTIES:
+                data = TIMESTAMP.sub(b"", data)
+            target.writestr(item.filename, data)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Anonymised statistics for supervisors: the report page, the printable funder report, exports."""
