@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,26 @@ def _browser_available() -> None:
     pytest.skip(problem)
 
 
+def buffered(app: Flask) -> Callable[[dict[str, Any], Any], list[bytes]]:
+    """Wrap the app so that each response body is read whole, and closed, before a byte is sent.
+
+    Werkzeug's development server closes a response (and the static file it holds open) only
+    after draining the request socket; when the browser resets the connection meanwhile (a
+    context closing while it fetches the favicon), that read raises first, the file is never
+    closed, and its ResourceWarning surfaces in a later test.
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """Serve the test's app on a free local port; yield its base URL, e.g. http://127.0.0.1:41234.
@@ -71,7 +91,7 @@ def live_server(app: Flask) -> Iterator[str]:
     At the end every request thread has finished, so no request still holds a database
     connection when the `app` fixture disposes of the engine.
     """
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     # Werkzeug's request threads are daemons, which socketserver neither tracks nor joins; a request
     # still running (say, the favicon the browser fetched last) would outlive the test.
     server.daemon_threads = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -83,13 +83,13 @@ def plain_counts(period: Period, site_ids: list[int]) -> dict[str, dict[tuple[in
                 preferred[row.case_id] = row.tag
     for case_id, c in active.items():
         out["preferred"][(c.site_id, preferred.get(case_id, ""))] += 1
-    latest: dict[uuid.UUID, tuple[date, str]] = {}
+    latest: dict[uuid.UUID, tuple[date, datetime, str]] = {}  # the latest assessment; same day: the later entry
     for row in db.session.execute(select(RiskAssessment.__table__)).all():
         if row.case_id in active and row.assessed_on <= period.last_day:
-            if row.case_id not in latest or row.assessed_on > latest[row.case_id][0]:
-                latest[row.case_id] = (row.assessed_on, row.level)
+            if row.case_id not in latest or (row.assessed_on, row.created_at) > latest[row.case_id][:2]:
+                latest[row.case_id] = (row.assessed_on, row.created_at, row.level)
     for case_id, c in active.items():
-        out["risk"][(c.site_id, latest[case_id][1] if case_id in latest else "")] += 1
+        out["risk"][(c.site_id, latest[case_id][2] if case_id in latest else "")] += 1
     site_of = {c.id: c.site_id for c in cases}
     held = {}
     for v in db.session.execute(select(Consultation.__table__)).all():
