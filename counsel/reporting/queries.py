@@ -174,6 +174,8 @@ def _risk(people: CTE, period: Period) -> Select[Any]:
             .group_by(levels.c.site_id, levels.c.level))
 
 
+# Minutes are summed only where a report shows hours: in all and per month.
+TIMED = frozenset({"all", "month"})
 Bucket = tuple[str, str, Any]  # (kind, key, what a consultation or code row must match; None: all)
 
 
@@ -185,7 +187,7 @@ def _consultations(period: Period, counted: CTE) -> list[list[Select[Any]]]:
     counted cases, and are summed per site. A person counts for a code where her column is
     above zero, so distinct people need no DISTINCT.
     """
-    in_period = and_(Consultation.held_on >= period.start, Consultation.held_on <= period.last_day)
+    in_period = _within(Consultation.held_on, period)
     visits: list[Bucket] = [("all", "", None)]
     visits += [("channel", code, Consultation.channel == code) for code in codes.CHANNELS]
     visits += [("interpreting", code, Consultation.interpreting == code) for code in codes.INTERPRETING]
@@ -194,31 +196,36 @@ def _consultations(period: Period, counted: CTE) -> list[list[Select[Any]]]:
     topics = [("topic", code, ConsultationTopic.topic == code) for code in codes.TOPICS]
     referrals = [("referral", code, ConsultationReferral.referral == code) for code in codes.REFERRALS]
     return [
-        _per_site("visits", visits, select().select_from(Consultation), in_period, counted, Consultation.minutes),
-        _per_site("topics", topics, select().select_from(Consultation).join(
-            ConsultationTopic, ConsultationTopic.consultation_id == Consultation.id), in_period, counted),
-        _per_site("referrals", referrals, select().select_from(Consultation).join(
-            ConsultationReferral, ConsultationReferral.consultation_id == Consultation.id), in_period, counted),
+        _per_site("visits", visits, Consultation, in_period, counted, Consultation.minutes),
+        # Topic and referral rows carry their consultation's case and day: no join to consultations.
+        _per_site("topics", topics, ConsultationTopic, _within(ConsultationTopic.held_on, period), counted),
+        _per_site("referrals", referrals, ConsultationReferral, _within(ConsultationReferral.held_on, period),
+                  counted),
     ]
 
 
-def _per_site(name: str, buckets: list[Bucket], source: Select[Any], in_period: ColumnElement[bool],
+def _within(day: Any, period: Period) -> ColumnElement[bool]:
+    return and_(day >= period.start, day <= period.last_day)
+
+
+def _per_site(name: str, buckets: list[Bucket], source: Any, in_period: ColumnElement[bool],
               counted: CTE, minutes: Any = None) -> list[Select[Any]]:
-    columns: list[Any] = [Consultation.case_id]
+    columns: list[Any] = [source.case_id]
+    timed = [minutes is not None and kind in TIMED for kind, _, _ in buckets]
     for n, (_, _, match) in enumerate(buckets):
         count: Any = func.count()
         total: Any = func.sum(minutes)
         if match is not None:  # aggregate FILTER (WHERE …): SQLite 3.30+ and PostgreSQL
             count, total = count.filter(match), total.filter(match)
         columns.append(count.label(f"n{n}"))
-        if minutes is not None:
+        if timed[n]:
             columns.append(total.label(f"m{n}"))
-    per_person = source.add_columns(*columns).where(in_period).group_by(Consultation.case_id).subquery(name)
+    per_person = select(*columns).where(in_period).group_by(source.case_id).subquery(name)
     sums: list[Any] = [counted.c.site_id]
     for n in range(len(buckets)):
         sums += [func.sum(per_person.c[f"n{n}"]).label(f"n{n}"),
                  func.sum(case((per_person.c[f"n{n}"] > 0, 1), else_=0)).label(f"p{n}"),
-                 func.sum(per_person.c[f"m{n}"]).label(f"m{n}") if minutes is not None else literal(0).label(f"m{n}")]
+                 func.sum(per_person.c[f"m{n}"]).label(f"m{n}") if timed[n] else literal(0).label(f"m{n}")]
     per_site = (select(*sums).join(counted, counted.c.id == per_person.c.case_id).group_by(counted.c.site_id)
                 .cte(f"{name}_per_site"))
     return [select(literal(kind).label("kind"), per_site.c.site_id, literal(key).label("key"),

@@ -226,9 +226,10 @@ def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner:
                  created_at=utcnow(), updated_at=utcnow(), version=1,
                  notes=seal("consultations", consultation_id, "notes", rng.choice(NOTES)))
         for topic in rng.sample(list(codes.TOPICS), rng.randint(1, 3)):
-            rows.add(ConsultationTopic, consultation_id=consultation_id, topic=topic)
+            rows.add(ConsultationTopic, consultation_id=consultation_id, topic=topic, case_id=case_id, held_on=held)
         for referral in rng.sample(list(codes.REFERRALS), rng.choice([0, 0, 1, 1, 2])):
-            rows.add(ConsultationReferral, consultation_id=consultation_id, referral=referral)
+            rows.add(ConsultationReferral, consultation_id=consultation_id, referral=referral, case_id=case_id,
+                     held_on=held)
     return count
 
 

@@ -305,3 +305,19 @@ def test_the_case_list_is_paged(adviser, open_case, signed_in):
     first, second = client.get("/cases/").get_data(as_text=True), client.get("/cases/?page=2").get_data(as_text=True)
     assert sum(n in first for n in numbers) == 50 and sum(n in second for n in numbers) == 3
     assert "53" in first and re.search(r'href="/cases/\?[^"]*page=2"', first)
+
+
+def test_topic_and_referral_rows_follow_their_consultation(adviser, open_case, signed_in):
+    """The copies of case and day that the statistics read stay equal to the consultation's."""
+    from counsel.models.consultation import ConsultationReferral, ConsultationTopic
+
+    case = open_case(adviser)
+    client = signed_in(adviser)
+    client.submit(f"/cases/{case.id}/consultations/new", consultation_form())
+    consultation = db.session.scalars(select(Consultation)).one()
+    earlier = (today() - timedelta(days=40)).isoformat()
+    client.submit(f"/cases/{case.id}/consultations/{consultation.id}",
+                  consultation_form(held_on=earlier, version=str(consultation.version), topics=["health", "money"]))
+    rows = [*db.session.scalars(select(ConsultationTopic)), *db.session.scalars(select(ConsultationReferral))]
+    assert {(r.case_id, r.held_on.isoformat()) for r in rows} == {(case.id, earlier)}
+    assert {r.topic for r in rows if isinstance(r, ConsultationTopic)} == {"health", "money"}

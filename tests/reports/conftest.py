@@ -102,9 +102,10 @@ def lay_down(owner: User, fakes: list[Fake]) -> list[uuid.UUID]:
             add(Consultation, id=visit_id, case_id=case_id, author_id=owner.id, held_on=visit.held_on,
                 minutes=visit.minutes, channel=visit.channel, interpreting=visit.interpreting, version=1)
             for topic in visit.topics:
-                add(ConsultationTopic, consultation_id=visit_id, topic=topic)
+                add(ConsultationTopic, consultation_id=visit_id, topic=topic, case_id=case_id, held_on=visit.held_on)
             for referral in visit.referrals:
-                add(ConsultationReferral, consultation_id=visit_id, referral=referral)
+                add(ConsultationReferral, consultation_id=visit_id, referral=referral, case_id=case_id,
+                    held_on=visit.held_on)
     for model in (Case, Consent, CaseLanguage, CaseViolenceForm, RiskAssessment, Consultation, ConsultationTopic,
                   ConsultationReferral):
         if rows := tables.get(model):
