@@ -123,6 +123,9 @@ def keys_rotate(resume: bool, batch_size: int) -> None:
 @click.argument("version", type=int)
 def keys_retire(version: int) -> None:
     """Remove a master-key version that no data key uses any more."""
+    if _settings().master_keys:
+        _fail(f"The keys come from COUNSEL_MASTER_KEYS, which counsel cannot change: remove version {version} "
+              "from that JSON yourself once `counsel keys status` shows it wraps no data keys, then restart the app.")
     try:
         key_service.retire(_keyring(), version)
     except CryptoError as exc:
@@ -151,7 +154,7 @@ def setup(site_code: str, site_name: str, admin_name: str) -> None:
         existing = db.session.scalars(select(User).where(User.username == admin_name)).first()
         if existing is not None:
             one_time = accounts.reset_password(existing, _settings())
-            existing.active = True
+            accounts.reactivate(existing)
             existing.set_roles(existing.roles | {Role.ADMIN})
             user = existing
         else:

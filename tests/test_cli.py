@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from counsel.cli import cli
+from counsel.clock import utcnow
+from counsel.crypto import KeyRing
 from counsel.extensions import db
+from counsel.models.audit import AuditEvent
 from counsel.models.user import Role, User
+from tests.conftest import make_settings, running
 
 
 def run(app, *args, input=None):
@@ -54,8 +58,15 @@ def test_users_list_shows_roles_and_status(app, adviser):
     assert "berta" in output and "adviser" in output and "active" in output
 
 
+def empty_database() -> None:
+    """Drop every table and Alembic's bookmark, so `setup` migrates from nothing as on a new machine."""
+    db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 def test_setup_creates_one_admin_and_is_safe_to_repeat(app, new_client):
-    db.drop_all()  # setup starts from an empty database and migrates it
+    empty_database()
     first = run(app, "setup")
     assert first.exit_code == 0
     password = re.search(r"one-time password:\s+(\S+)", first.output).group(1)
@@ -80,3 +91,29 @@ def test_keys_init_never_overwrites_a_key_file(app, settings):
                                                                        "COUNSEL_SECRET_KEY": "x" * 40})
     assert result.exit_code == 1 and "exists" in result.output
     assert settings.key_path.read_bytes() == before
+
+
+def test_setup_brings_back_a_deactivated_first_admin_as_active(app, new_client):
+    empty_database()
+    run(app, "setup")
+    admin = db.session.scalars(select(User).where(User.username == "admin")).one()
+    admin.active, admin.deactivated_at = False, utcnow()  # e.g. switched off by mistake in the database
+    db.session.commit()
+    result = run(app, "setup")
+    assert result.exit_code == 0
+    db.session.refresh(admin)
+    assert admin.active and admin.deactivated_at is None  # not listed as deactivated any more
+    password = re.search(r"one-time password:\s+(\S+)", result.output).group(1)
+    assert new_client().sign_in("admin", password).status_code == 302
+
+
+def test_keys_retire_refuses_keys_from_the_environment(tmp_path, app, settings):
+    KeyRing.from_file(settings.key_path).add_version()  # versions 1 and 2, version 1 wraps nothing
+    env_settings = make_settings(tmp_path, key_file="", master_keys=settings.key_path.read_text(),
+                                 database_url=settings.database_url)
+    with running(env_settings) as env_app:
+        result = env_app.test_cli_runner().invoke(cli, ["keys", "retire", "1"])
+        assert result.exit_code == 1
+        assert "COUNSEL_MASTER_KEYS" in result.output and "remove version 1" in result.output
+        assert env_app.extensions["counsel.vault"].keyring.versions == [1, 2]
+        assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "key_retired")).all() == []

@@ -117,7 +117,7 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
     form.supervised_sites.choices = _site_choices(active_only=False)
     error = None
     if form.validate_on_submit():
-        before = sorted(r.value for r in user.roles)
+        before = _audited_facts(user)
         try:
             accounts.update_user(
                 user,
@@ -131,13 +131,21 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
             db.session.rollback()
             error = exc.message
         else:
-            after = sorted(r.value for r in user.roles)
             audit.record("user_changed", actor=current_user, target_user=user,
-                         detail=f"roles={','.join(before)}->{','.join(after)}" if before != after else "")
+                         detail=_changes(before, _audited_facts(user)))
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_form.html", form=form, error=error, user=user), 400
+
+
+def _audited_facts(user: User) -> dict[str, str]:
+    """The facts of an account whose change the audit trail names: what access she has, and where."""
+    return {"roles": ",".join(sorted(r.value for r in user.roles)), "site": user.site.code}
+
+
+def _changes(before: dict[str, str], after: dict[str, str]) -> str:
+    return "; ".join(f"{name}={before[name]}->{after[name]}" for name in before if before[name] != after[name])
 
 
 ACCOUNT_ACTIONS = {

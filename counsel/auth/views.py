@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -19,7 +19,14 @@ from counsel.i18n import UI_LOCALES
 from counsel.models.user import User
 from counsel.security import safe_next, settings
 from counsel.services import passwords, totp
-from counsel.services.signin import Outcome, check_password, clear_failures, record_failure, throttle_key
+from counsel.services.signin import (
+    Outcome,
+    check_password,
+    clear_failures,
+    locked_until,
+    record_failure,
+    throttle_key,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -51,7 +58,7 @@ def _account_key() -> str:
     return "account:" + throttle_key(name, settings())
 
 
-def _locked_message(until: object) -> str:
+def _locked_message(until: datetime) -> str:
     return str(_("Too many failed attempts. Sign-in for this name is paused until %(time)s.",
                  time=format_time(until, "short")))
 
@@ -123,6 +130,8 @@ def _complete_sign_in(user: User, typed_name: str, next_url: str | None) -> Resp
 @limiter.limit(_address_limit, methods=["POST"])
 @limiter.limit(_account_limit, key_func=_account_key, methods=["POST"])
 def login_totp() -> ResponseReturnValue:
+    if current_user.is_authenticated:  # clearing the session below would sign her out
+        return redirect(url_for("main.index"))
     pending = session.get("pending_user")
     started = session.get("pending_at")
     if not pending or not started or utcnow().timestamp() - float(started) > PENDING_LIFETIME.total_seconds():
@@ -132,22 +141,34 @@ def login_totp() -> ResponseReturnValue:
     if user is None:
         session.clear()
         return redirect(url_for("auth.login"))
+    typed_name = session.get("pending_name", "")
+    until = locked_until(throttle_key(typed_name, settings()))
+    if until is not None:
+        # A lock-out set from anywhere (wrong passwords in another browser) also stops a half-finished sign-in.
+        if request.method == "POST":
+            audit.record_sign_in_failure(typed_name, locked=True, second_factor=True)
+            db.session.commit()
+        return _refuse_locked(until)
     form = TotpForm()
     error = None
     status = 200
     if form.validate_on_submit():
         code = form.code.data or ""
         if totp.check_totp(user, code) or totp.use_recovery_code(user, code):
-            return _complete_sign_in(user, session.get("pending_name", ""), session.get("pending_next"))
-        attempt = record_failure(throttle_key(session.get("pending_name", ""), settings()), settings())
-        audit.record_sign_in_failure(session.get("pending_name", ""), locked=False, second_factor=True)
+            return _complete_sign_in(user, typed_name, session.get("pending_next"))
+        attempt = record_failure(throttle_key(typed_name, settings()), settings())
+        audit.record_sign_in_failure(typed_name, locked=False, second_factor=True)
         db.session.commit()
         if attempt.locked_until is not None:
-            session.clear()
-            return render_template("auth/login.html", form=LoginForm(), error=_locked_message(attempt.locked_until),
-                                   notice=None), 429
+            return _refuse_locked(attempt.locked_until)
         error, status = _("The code is not valid. Codes can be used only once."), 401
     return render_template("auth/totp.html", form=form, error=error), status
+
+
+def _refuse_locked(until: datetime) -> ResponseReturnValue:
+    """End the pending second step and show the sign-in page with the lock-out message."""
+    session.clear()
+    return render_template("auth/login.html", form=LoginForm(), error=_locked_message(until), notice=None), 429
 
 
 def _end_session(reason: str) -> ResponseReturnValue:

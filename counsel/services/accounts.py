@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError, NotPermitted
@@ -99,19 +102,37 @@ def create_user(
     return NewAccount(user, one_time)
 
 
-def active_admin_count(excluding: User | None = None) -> int:
+def _active_admin_ids(*, lock: bool = False) -> set[uuid.UUID]:
     query = (
-        select(func.count(func.distinct(User.id)))
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), UserRole.role == Role.ADMIN.value)
+        select(User.id)
+        .where(User.active.is_(True), User.id.in_(select(UserRole.user_id).where(UserRole.role == Role.ADMIN.value)))
+        .order_by(User.id)
     )
-    if excluding is not None:
-        query = query.where(User.id != excluding.id)
-    return int(db.session.scalar(query) or 0)
+    if lock:
+        query = query.with_for_update()  # SQLite leaves the clause out; its single writer serialises instead
+    return set(db.session.scalars(query))
 
 
-def _keep_an_admin(user: User, still_admin: bool) -> None:
-    if user.has_role(Role.ADMIN) and user.active and not still_admin and active_admin_count(excluding=user) == 0:
+def active_admin_count() -> int:
+    """Count the active accounts that hold the admin role."""
+    return len(_active_admin_ids())
+
+
+@contextmanager
+def _keeping_an_admin(user: User) -> Iterator[None]:
+    """Apply a change to `user`, then refuse it (rolling the transaction back) if no active admin is left.
+
+    Counting first and changing afterwards lets two admins remove each other at the same moment.
+    So the change is made and flushed, and the admins are counted again in the same transaction.
+    On PostgreSQL the admin rows are locked first, so a concurrent removal waits for this one and
+    then counts what it committed; on SQLite the flush takes the database's single write lock.
+    """
+    _active_admin_ids(lock=True)  # wait until a concurrent change of the admins has committed
+    was_admin = user.id in _active_admin_ids()  # a fresh statement sees what that change committed
+    yield
+    db.session.flush()
+    if was_admin and not _active_admin_ids():
+        db.session.rollback()
         raise NotPermitted(_l("This is the last active administrator; name another one first."))
 
 
@@ -121,22 +142,23 @@ def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], 
         raise AccountError(_l("Choose at least one role."))
     if locale not in LOCALES:
         raise AccountError(_l("Unknown language."))
-    _keep_an_admin(user, Role.ADMIN in roles)
-    user.display_name = display_name.strip() or user.username
-    user.site = site
-    user.locale = locale
-    user.set_roles(roles)
+    with _keeping_an_admin(user):
+        user.display_name = display_name.strip() or user.username
+        user.site = site
+        user.locale = locale
+        user.set_roles(roles)
 
 
 def deactivate(user: User) -> None:
-    """Deactivate (never delete) and end every session of the user."""
-    _keep_an_admin(user, still_admin=False)
-    user.active = False
-    user.deactivated_at = utcnow()
-    end_user_sessions(user.id)
+    """Deactivate (never delete) and end every session of the user; the last active admin stays."""
+    with _keeping_an_admin(user):
+        user.active = False
+        user.deactivated_at = utcnow()
+        end_user_sessions(user.id)
 
 
 def reactivate(user: User) -> None:
+    """Let a deactivated account sign in again; it no longer counts as deactivated."""
     user.active = True
     user.deactivated_at = None
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pyotp
 import segno
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from counsel.clock import utcnow
 from counsel.extensions import changed_rows, db
@@ -56,14 +57,27 @@ def verify_code(secret: str, code: str, last_counter: int | None, now: datetime 
 
 
 def check_totp(user: User, code: str) -> bool:
-    """Accept a current code once; remember its step so the same code cannot be replayed."""
+    """Accept a current code once; remember its step so the same code cannot be replayed.
+
+    The step is claimed with one conditional UPDATE, not read-then-write through the ORM: two
+    requests racing with the same code (or a stale user object) cannot both win, as only the
+    UPDATE that still finds an older counter in the database changes a row.
+    """
     secret = user.totp_secret
     if not user.totp_enabled or not secret:
         return False
     step = verify_code(secret, code, user.totp_last_counter)
     if step is None:
         return False
-    user.totp_last_counter = step
+    claimed = changed_rows(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_counter.is_(None), User.totp_last_counter < step))
+        .values(totp_last_counter=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed != 1:
+        return False
+    set_committed_value(user, "totp_last_counter", step)
     return True
 
 

@@ -7,13 +7,17 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
 
 from counsel.clock import utcnow
+from counsel.errors import NotPermitted
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.site import Site
 from counsel.models.user import Role, User
+from counsel.services import accounts
+from tests.conftest import ON_POSTGRES
 from tests.test_security import concrete_urls
 
 
@@ -97,6 +101,20 @@ def test_role_change_is_audited(admin, adviser, signed_in):
     assert event.detail == "roles=adviser->supervisor"
 
 
+def test_an_admin_moves_an_account_to_another_site(admin, adviser, signed_in):
+    other_site = Site(code="DU", name="Düsseldorf", active=True)
+    db.session.add(other_site)
+    db.session.commit()
+    response = signed_in(admin).submit(f"/admin/users/{adviser.id}", {
+        "display_name": adviser.display_name, "site_id": other_site.id, "roles": ["adviser"], "locale": "de"})
+    assert response.status_code == 302
+    db.session.refresh(adviser)
+    assert adviser.site.code == "DU" and adviser.roles == {Role.ADVISER}
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed")).one()
+    assert event.actor_id == admin.id and event.target_user_id == adviser.id
+    assert event.detail == "site=DO->DU"
+
+
 def test_fields_a_form_does_not_offer_change_nothing(admin, adviser, signed_in, make_user):
     other_site = Site(code="DU", name="Düsseldorf")
     db.session.add(other_site)
@@ -133,6 +151,38 @@ def test_a_second_admin_makes_removal_possible(admin, make_user, signed_in):
     client.submit(f"/admin/users/{second.id}/deactivate", {"next": "/"})
     db.session.refresh(second)
     assert not second.active and second.deactivated_at is not None
+
+
+def test_two_admins_removed_at_the_same_moment_leave_one(admin, make_user, monkeypatch):
+    """The rule holds against a concurrent request that deactivates the other admin mid-way."""
+    second = make_user("zweite", Role.ADMIN)
+    first_id = admin.id  # read now: loading it mid-change would flush this request's change early
+    end_sessions = accounts.end_user_sessions
+    other_committed = []
+
+    def meanwhile_the_other_admin_is_deactivated(user_id):
+        with db.engine.connect() as other_request:
+            if ON_POSTGRES:  # the admin rows are locked: the other request has to wait
+                other_request.execute(text("SET lock_timeout = '300ms'"))
+            try:
+                other_request.execute(update(User.__table__).where(User.__table__.c.id == first_id)
+                                      .values(active=False))
+                other_request.commit()
+                other_committed.append(True)
+            except OperationalError:
+                other_request.rollback()
+        end_sessions(user_id)
+
+    monkeypatch.setattr(accounts, "end_user_sessions", meanwhile_the_other_admin_is_deactivated)
+    if ON_POSTGRES:
+        accounts.deactivate(second)  # the other request waited for this one and gave up
+        db.session.commit()
+        assert other_committed == []
+    else:
+        with pytest.raises(NotPermitted):  # the other request committed first, and the rule counts after it
+            accounts.deactivate(second)
+        assert other_committed == [True]
+    assert accounts.active_admin_count() == 1
 
 
 def test_deactivated_accounts_are_kept_and_can_be_listed(admin, adviser, signed_in):

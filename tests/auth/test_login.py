@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
+import socket
 from datetime import timedelta
 
 import pytest
+import redis
 import time_machine
 from argon2 import PasswordHasher
+from limits.storage import RedisStorage
 from sqlalchemy import select
 
 from counsel.clock import utcnow
-from counsel.extensions import db
+from counsel.extensions import db, limiter
 from counsel.models.user import LoginThrottle, Role, User
 from counsel.services import accounts
 from tests.conftest import PASSWORD, make_settings, running
@@ -155,6 +159,38 @@ def test_per_address_throttle_stops_spraying_many_names(make_user, client, new_c
     other = new_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.99"
     assert other.sign_in("elsewhere").status_code == 302
+
+
+REDIS_URI = "redis://127.0.0.1:6379/15"
+
+
+def redis_is_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.settings(ratelimit_storage_uri=REDIS_URI, ratelimit_login_per_address="2 per minute")
+def test_throttling_counts_in_redis_when_configured(client):
+    """Several app workers must share one count, or each worker would grant the full quota again."""
+    assert isinstance(limiter.storage, RedisStorage)
+    if not redis_is_up():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    number = secrets.randbelow(2**24)  # an address and names of this run's own, so no other run's count meets them
+    address = f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
+    client.environ_base["REMOTE_ADDR"] = address
+    store = redis.Redis.from_url(REDIS_URI)
+    before = set(store.keys())
+    codes = [client.sign_in(f"name{number}-{i}", "spray spray spray").status_code for i in range(3)]
+    counters = set(store.keys()) - before
+    try:
+        assert codes == [401, 401, 429]
+        assert any(address.encode() in key for key in counters)  # counted in Redis, not in this process
+    finally:
+        if counters:
+            store.delete(*counters)
 
 
 def test_redirect_after_sign_in_stays_on_this_site(adviser, client):

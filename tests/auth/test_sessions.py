@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.web_session import WebSession
 from counsel.services import accounts
+from tests.conftest import make_settings, running
 
 
 def signed_in_now(client) -> bool:
@@ -26,10 +28,20 @@ def test_cookie_is_http_only_strict_and_has_no_expiry(adviser, client):
     assert "remember" not in response.headers.get("Set-Cookie", "")
 
 
-@pytest.mark.settings(session_cookie_secure=True)
-def test_cookie_is_secure_outside_development(adviser, client):
-    response = client.sign_in("berta")
-    assert "Secure" in response.headers["Set-Cookie"]
+def test_cookie_is_secure_in_production(adviser, tmp_path):
+    """Production as an operator configures it (a strong secret, a key file), with no cookie setting of its own."""
+    production = make_settings(tmp_path, env="production", secret_key=secrets.token_hex(32))
+    assert production.is_production
+    with running(production) as app:
+        response = app.test_client().sign_in("berta")
+    assert response.status_code == 302
+    assert "; Secure" in response.headers["Set-Cookie"]
+
+
+def test_cookie_is_not_secure_in_development_where_there_is_no_https(adviser, tmp_path):
+    with running(make_settings(tmp_path, env="development")) as app:
+        response = app.test_client().sign_in("berta")
+    assert response.status_code == 302 and "Secure" not in response.headers["Set-Cookie"]
 
 
 def test_server_stores_only_a_hash_of_the_session_id(adviser, client):

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pyotp
 import pytest
 import time_machine
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.user import RecoveryCode, User
+from counsel.services.totp import check_totp, verify_code
 from tests.conftest import PASSWORD, totp_now
 
 SECRET = pyotp.random_base32(length=32)
@@ -85,6 +86,38 @@ def test_the_same_code_cannot_be_replayed(make_user, client, new_client):
         thief = new_client()
         thief.sign_in("totpuser")
         assert thief.submit("/login/totp", {"code": code}).status_code == 401
+
+
+def test_a_code_accepted_by_another_request_is_refused_even_to_a_stale_account_object(make_user):
+    user = make_user("totpuser", totp_secret=SECRET)
+    with time_machine.travel(utcnow().replace(second=5), tick=False):
+        code = totp_now(SECRET)
+        assert user.totp_last_counter is None  # this request read the account before the other one finished
+        with db.engine.begin() as other_request:  # ... which accepted the same code and recorded its step
+            other_request.execute(update(User.__table__).where(User.__table__.c.id == user.id)
+                                  .values(totp_last_counter=verify_code(SECRET, code, None)))
+        assert user.totp_last_counter is None
+        assert check_totp(user, code) is False
+
+
+def test_a_lock_out_set_elsewhere_stops_a_sign_in_waiting_for_its_code(make_user, client, new_client, settings):
+    make_user("totpuser", totp_secret=SECRET)
+    assert client.sign_in("totpuser").location == "/login/totp"
+    guesser = new_client()  # meanwhile someone guesses the password elsewhere until the name is locked
+    for _ in range(settings.login_lockout_threshold):
+        guesser.sign_in("totpuser", "wrong password again")
+    assert guesser.sign_in("totpuser").status_code == 429
+    response = client.submit("/login/totp", {"code": totp_now(SECRET)})
+    assert response.status_code == 429
+    assert "Zu viele Fehlversuche" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not signed in
+    assert client.get("/login/totp").location.startswith("/login")  # and the half-finished sign-in is gone
+
+
+def test_opening_the_second_step_while_signed_in_keeps_the_session(adviser, signed_in):
+    client = signed_in(adviser)
+    assert client.get("/login/totp").location == "/"
+    assert client.get("/").status_code == 200
 
 
 def test_a_recovery_code_works_exactly_once(make_user, client, new_client):
