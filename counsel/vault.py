@@ -1,8 +1,9 @@
 """The vault joins the key ring to the database: data keys per record, sealing and opening fields.
 
-This is the one place where ciphertext meets a row: it creates a record's data key on first
-use, wraps it under the current master key, and turns every crypto failure into
-`UnreadableField` naming the record and field, so a page can say which record is damaged.
+This is the one place where ciphertext meets a row: it creates a record's data key when the
+record's first field is sealed (never when one is read), wraps it under the current master key,
+and turns every crypto failure into `UnreadableField` naming the record and field, so a page
+can say which record is damaged.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from sqlalchemy.orm import Session, object_session
 from counsel.crypto import BlindIndex, CryptoError, FieldCipher, KeyRing, KeyRingError, UnreadableField
 from counsel.extensions import CounselSession
 from counsel.models.data_key import DataKey
-from counsel.models.encrypted import EncryptedRecord, pending_plaintext
+from counsel.models.encrypted import EncryptedRecord, KeyHolder, pending_plaintext
 from counsel.settings import Settings
 
 CIPHER_CACHE_SIZE = 4096
+NO_DATA_KEY = "record has no data key"
 
 
 def load_keyring(settings: Settings) -> KeyRing:
@@ -46,13 +48,22 @@ class Vault:
         self._ciphers: OrderedDict[uuid.UUID, FieldCipher] = OrderedDict()
 
     def encrypt(self, obj: EncryptedRecord, column: str, plaintext: str) -> bytes:
-        """Seal one field value to its table, column and row."""
-        cipher = self._cipher_for(obj, column)
+        """Seal one field value to its table, column and row; the first field sealed makes the data key."""
+        holder = obj.key_holder()
+        if holder.data_key is None:
+            cipher = self._new_data_key(holder)
+        else:
+            cipher = self._cipher_for(obj, column, holder.data_key)
         return cipher.encrypt(plaintext, table=obj.__tablename__, column=column, row_id=str(obj.id))
 
     def decrypt(self, obj: EncryptedRecord, column: str, blob: bytes) -> str:
         """Open one field value; any failure is an UnreadableField naming the record."""
-        cipher = self._cipher_for(obj, column)
+        data_key: DataKey | None = obj.key_holder().data_key
+        if data_key is None:
+            # A stored ciphertext whose record lost its data key is damage to report. Making a
+            # fresh key here would not open the value, and would save a key nothing was sealed with.
+            raise UnreadableField(obj.__tablename__, str(obj.id), column, NO_DATA_KEY)
+        cipher = self._cipher_for(obj, column, data_key)
         return cipher.decrypt(blob, table=obj.__tablename__, column=column, row_id=str(obj.id))
 
     def refresh_keys(self) -> None:
@@ -63,11 +74,8 @@ class Vault:
         """Drop a cached data key (after crypto-shredding its record)."""
         self._ciphers.pop(key_id, None)
 
-    def _cipher_for(self, obj: EncryptedRecord, column: str) -> FieldCipher:
-        holder = obj.key_holder()
-        data_key: DataKey | None = holder.data_key
-        if data_key is None:
-            data_key = self._new_data_key(holder)
+    def _cipher_for(self, obj: EncryptedRecord, column: str, data_key: DataKey) -> FieldCipher:
+        """Return the cipher of an existing data key, unwrapping it once per process."""
         cipher = self._ciphers.get(data_key.id)
         if cipher is not None:
             self._ciphers.move_to_end(data_key.id)
@@ -76,13 +84,10 @@ class Vault:
             raw = self.keyring.unwrap(data_key.master_version, data_key.wrapped, str(data_key.id))
         except CryptoError as exc:
             raise UnreadableField(obj.__tablename__, str(obj.id), column, str(exc)) from exc
-        cipher = FieldCipher(raw)
-        self._ciphers[data_key.id] = cipher
-        if len(self._ciphers) > CIPHER_CACHE_SIZE:
-            self._ciphers.popitem(last=False)
-        return cipher
+        return self._remember(data_key.id, FieldCipher(raw))
 
-    def _new_data_key(self, holder: Any) -> DataKey:
+    def _new_data_key(self, holder: KeyHolder) -> FieldCipher:
+        """Give a record its data key, wrapped under the current master key; only sealing calls this."""
         key_id = uuid.uuid4()
         raw = KeyRing.new_data_key()
         version, wrapped = self.keyring.wrap(raw, str(key_id))
@@ -91,8 +96,13 @@ class Vault:
         session = object_session(holder)
         if session is not None:
             session.add(data_key)
-        self._ciphers[key_id] = FieldCipher(raw)
-        return data_key
+        return self._remember(key_id, FieldCipher(raw))
+
+    def _remember(self, key_id: uuid.UUID, cipher: FieldCipher) -> FieldCipher:
+        self._ciphers[key_id] = cipher
+        if len(self._ciphers) > CIPHER_CACHE_SIZE:
+            self._ciphers.popitem(last=False)
+        return cipher
 
 
 @event.listens_for(CounselSession, "before_flush")

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Any
 
 import pyotp
 import pytest
 from flask import current_app
-from sqlalchemy import select, text, update
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Uuid, bindparam, select, text, update
 
+from counsel.access import today
 from counsel.crypto import UnreadableField
 from counsel.extensions import db
+from counsel.models.case import Case
+from counsel.models.consultation import Consultation
 from counsel.models.data_key import DataKey
 from counsel.models.user import User
+from counsel.services import cases, consultations
+from counsel.services.consultations import ConsultationInput
+from tests.cases.conftest import case_data
 from tests.conftest import make_settings, running
+from tests.crypto.test_cipher import LONG_TEXT, long_texts
 
 SECRET = pyotp.random_base32(length=32)
 
@@ -29,6 +40,32 @@ def reload(user: User) -> User:
     db.session.expunge_all()
     current_app.extensions["counsel.vault"]._ciphers.clear()
     return db.session.scalars(select(User).where(User.id == user_id)).one()
+
+
+def fresh(model: type[Any], row_id: uuid.UUID) -> Any:
+    """Load any record afresh, with no cached plaintext or data key, as a new request would."""
+    db.session.expunge_all()
+    current_app.extensions["counsel.vault"]._ciphers.clear()
+    return db.session.get(model, row_id)
+
+
+def raw_field(table: str, column: str, row_id: uuid.UUID) -> bytes:
+    """Read a stored value with plain SQL, past the models and the vault, as an attacker would."""
+    statement = text(f"SELECT {column} FROM {table} WHERE id = :id")  # noqa: S608 - our own names
+    return bytes(db.session.execute(statement.bindparams(bindparam("id", type_=Uuid())), {"id": row_id}).scalar_one())
+
+
+def raw_write(table: str, column: str, row_id: uuid.UUID, value: bytes | None) -> None:
+    """Overwrite a stored value with a plain SQL UPDATE and commit, as an attacker with the database could."""
+    statement = text(f"UPDATE {table} SET {column} = :value WHERE id = :id")  # noqa: S608 - our own names
+    db.session.execute(statement.bindparams(bindparam("id", type_=Uuid())), {"id": row_id, "value": value})
+    db.session.commit()
+
+
+def assert_names(error: UnreadableField, table: str, row_id: uuid.UUID, column: str) -> None:
+    """The error, and so the page and the log, says which record and field are damaged."""
+    assert (error.table, error.row_id, error.column) == (table, str(row_id), column)
+    assert f"{table}.{column} of row {row_id}" in str(error)
 
 
 def test_field_round_trips_and_is_ciphertext_in_the_table(make_user):
@@ -79,13 +116,62 @@ def test_a_missing_master_key_version_fails_with_the_record_named(make_user):
     assert "99" in str(caught.value) and user_id in str(caught.value)
 
 
-def test_a_wrong_key_ring_fails(tmp_path, make_user, settings):
+def test_a_wrong_key_ring_fails_naming_the_record_and_field(tmp_path, make_user, settings):
     user_id = make_user("anna", totp_secret=SECRET).id  # read before the second app takes over
     other_keys = tmp_path / "other"
     other_keys.mkdir()
     with running(make_settings(other_keys, database_url=settings.database_url)):
-        with pytest.raises(UnreadableField):
+        with pytest.raises(UnreadableField) as caught:
             _ = db.session.get(User, user_id).totp_secret
+    assert_names(caught.value, "users", user_id, "totp_secret")
+    assert "authentication failed" in caught.value.reason and SECRET not in str(caught.value)
+
+
+def test_a_record_that_lost_its_data_key_is_unreadable_and_reading_saves_nothing(adviser):
+    case = cases.open_case(adviser, case_data())
+    db.session.commit()
+    case_id = case.id
+    raw_write("cases", "data_key_id", case_id, None)
+    before = [db.session.execute(text("SELECT * FROM data_keys ORDER BY id")).all(),
+              db.session.execute(select(Case.__table__).where(Case.id == case_id)).one()]
+    with pytest.raises(UnreadableField) as caught:
+        _ = fresh(Case, case_id).name
+    assert_names(caught.value, "cases", case_id, "name")
+    assert caught.value.reason == "record has no data key"
+    db.session.commit()  # whatever the read left in the session would be saved now
+    after = [db.session.execute(text("SELECT * FROM data_keys ORDER BY id")).all(),
+             db.session.execute(select(Case.__table__).where(Case.id == case_id)).one()]
+    assert after == before  # no new data key, and the case still points to none
+
+
+def test_notes_swapped_between_consultations_of_one_case_fail(adviser):
+    """Both are sealed with the case's one data key: only the row id in the associated data tells them apart."""
+    case = cases.open_case(adviser, case_data())
+    first, second = (consultations.add(adviser, case, ConsultationInput(
+        held_on=today(), minutes=30, channel="phone", notes=notes)) for notes in ("Erste Notiz", "Zweite Notiz"))
+    db.session.commit()
+    assert first.key_holder() is second.key_holder() and case.data_key_id is not None
+    ids, case_id = (first.id, second.id), case.id
+    one, two = raw_field("consultations", "notes", ids[0]), raw_field("consultations", "notes", ids[1])
+    raw_write("consultations", "notes", ids[0], two)
+    raw_write("consultations", "notes", ids[1], one)
+    for row_id in ids:
+        with pytest.raises(UnreadableField) as caught:
+            _ = fresh(Consultation, row_id).notes
+        assert_names(caught.value, "consultations", row_id, "notes")
+    assert fresh(Consultation, ids[0]).interpreter is None and fresh(Case, case_id).notes == "He reads her phone."
+
+
+def test_a_ciphertext_copied_into_another_column_of_its_own_row_fails(adviser):
+    case = cases.open_case(adviser, case_data(name="Fatma Yılmaz", notes="Er liest ihr Telefon."))
+    db.session.commit()
+    case_id = case.id
+    raw_write("cases", "notes", case_id, raw_field("cases", "name", case_id))
+    with pytest.raises(UnreadableField) as caught:
+        _ = fresh(Case, case_id).notes
+    assert_names(caught.value, "cases", case_id, "notes")
+    assert "Fatma" not in str(caught.value)
+    assert fresh(Case, case_id).name == "Fatma Yılmaz"  # the source stays readable in its own place
 
 
 def test_an_unreadable_record_gets_a_clear_page_and_a_log_entry(make_user, client, caplog):
@@ -115,3 +201,20 @@ def test_empty_string_and_none_are_distinct(make_user):
     db.session.commit()
     assert reload(user).totp_secret is None
     assert db.session.execute(text("SELECT totp_secret FROM users WHERE username='anna'")).scalar_one() is None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text() | long_texts)
+@example("")
+@example(LONG_TEXT)
+def test_any_text_survives_the_database_in_an_encrypted_field(adviser, text):
+    """Whatever an adviser types, NUL to emoji to megabytes, comes back exactly from a new session."""
+    case_id = db.session.scalar(select(Case.id))
+    if case_id is None:  # one case serves every example
+        case_id = cases.open_case(adviser, case_data()).id
+        db.session.commit()
+    fresh(Case, case_id).notes = text
+    db.session.commit()
+    db.session.remove()  # a new request: a new session, nothing cached
+    current_app.extensions["counsel.vault"]._ciphers.clear()
+    assert db.session.get(Case, case_id).notes == text

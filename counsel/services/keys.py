@@ -51,12 +51,19 @@ def rewrap(keyring: KeyRing, batch_size: int = BATCH_SIZE, after_batch: Callable
     """Re-wrap every data key under the current master key; return how many were re-wrapped."""
     target = keyring.current_version
     done = 0
-    while pending(keyring):  # a second pass catches keys the running app made meanwhile
+    # Pass after pass until no key is left behind: the running app may make keys under the old
+    # version meanwhile (a worker that has not reloaded the key file yet), and their random ids
+    # may sort before where a pass already is. Keys under a newer version than the target are
+    # done already; were they counted, a version added during the run would make this never end.
+    while _behind(target):
         last_id: uuid.UUID | None = None
         while batch := _next_batch(target, last_id, batch_size):
             for row in batch:
                 raw = keyring.unwrap(row.master_version, row.wrapped, str(row.id))
                 version, wrapped = keyring.wrap(raw, str(row.id))
+                # Compare and swap: a row that changed since it was read (another process
+                # re-wrapped or removed it) is left as it is; if it is still behind, the next
+                # pass reads it again instead of overwriting what the other process wrote.
                 done += changed_rows(
                     update(DataKey)
                     .where(DataKey.id == row.id, DataKey.master_version == row.master_version,
@@ -71,8 +78,13 @@ def rewrap(keyring: KeyRing, batch_size: int = BATCH_SIZE, after_batch: Callable
     return done
 
 
+def _behind(target: int) -> int:
+    count = db.session.scalar(select(func.count()).select_from(DataKey).where(DataKey.master_version < target))
+    return int(count or 0)
+
+
 def _next_batch(target: int, after: uuid.UUID | None, size: int) -> list[DataKey]:
-    query = select(DataKey).where(DataKey.master_version != target).order_by(DataKey.id).limit(size)
+    query = select(DataKey).where(DataKey.master_version < target).order_by(DataKey.id).limit(size)
     if after is not None:
         query = query.where(DataKey.id > after)
     db.session.expire_all()
