@@ -15,11 +15,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app, has_app_context
 from sqlalchemy import Select, false, or_, select
 
 from counsel import audit
-from counsel.clock import utcnow
+from counsel.clock import local_today, utcnow
 from counsel.extensions import db
 from counsel.models.case import Case, CaseShare
 from counsel.models.safety import EmergencyAccess
@@ -33,7 +33,13 @@ class Permission(enum.Enum):
 
 
 def today() -> date:
-    return utcnow().date()
+    """The service's calendar day, on which consents, shares and follow-ups turn.
+
+    In its own time zone: a consent that expired yesterday must stop at local midnight, not at
+    one or two in the morning when Greenwich's day ends.
+    """
+    zone = current_app.config["COUNSEL"].timezone if has_app_context() else "UTC"
+    return local_today(zone)
 
 
 def is_adviser(user: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -34,6 +35,7 @@ class Settings:
     key_file: str = ""
     master_keys: str = ""
     default_locale: str = "de"
+    timezone: str = "Europe/Berlin"
     require_totp: bool = True
     password_min_length: int = 12
     password_max_length: int = 256
@@ -139,6 +141,10 @@ def check(settings: Settings) -> Settings:
         problems.append("report_min_cell must be at least 3.")
     if settings.funder_min_cell < settings.report_min_cell:
         problems.append("funder_min_cell must be at least report_min_cell.")
+    if settings.funder_rounding < 0:
+        problems.append("funder_rounding must be 0 or 1 (no rounding) or a rounding base such as 5.")
+    if settings.timezone not in zoneinfo.available_timezones():
+        problems.append(f"timezone {settings.timezone!r} is not a time zone name such as Europe/Berlin.")
     if not 8 <= settings.blind_index_bits <= 32:
         problems.append("blind_index_bits must be between 8 and 32.")
     if problems:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
 
 from counsel import create_app
+from counsel.access import today
+from counsel.models.safety import Consent
 from counsel.crypto import KeyRingError
 from counsel.settings import SettingsError, load
 
@@ -72,3 +77,27 @@ def test_unknown_settings_are_refused(tmp_path):
     extra.write_text("sesion_idle_minutes = 5\n")
     with pytest.raises(SettingsError, match="sesion_idle_minutes"):
         load(environ={"COUNSEL_ENV": "test", "COUNSEL_CONFIG": str(extra)})
+
+
+def test_rounding_and_time_zone_are_checked():
+    with pytest.raises(SettingsError, match="funder_rounding"):
+        load(environ={"COUNSEL_ENV": "test", "COUNSEL_FUNDER_ROUNDING": "-5"})
+    with pytest.raises(SettingsError, match="Europe/Dortmund"):
+        load(environ={"COUNSEL_ENV": "test", "COUNSEL_TIMEZONE": "Europe/Dortmund"})
+
+
+LATE_EVENING_UTC = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)  # half past midnight on 11 March in Dortmund
+
+
+def test_the_day_turns_at_midnight_in_the_service_time_zone(app):
+    """A consent that ran until 10 March allows nothing at 00:30 on the 11th, local time."""
+    consent = Consent(purpose="statistics", given_on=date(2026, 3, 1), expires_on=date(2026, 3, 10))
+    with time_machine.travel(LATE_EVENING_UTC, tick=False):
+        assert today() == date(2026, 3, 11)
+        assert not consent.valid_on(today())
+
+
+@pytest.mark.settings(timezone="UTC")
+def test_the_time_zone_is_a_setting(app):
+    with time_machine.travel(LATE_EVENING_UTC, tick=False):
+        assert today() == date(2026, 3, 10)

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 
 from counsel import codes
+from counsel.access import today as service_today
 from counsel.clock import utcnow
 from counsel.crypto import FieldCipher, KeyRing
 from counsel.extensions import db
@@ -172,7 +173,7 @@ def _months_back(today: date, months: int) -> date:
 
 def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner: User,
                counters: dict[tuple[int, int], int], per_case: float) -> int:
-    today = utcnow().date()
+    today = service_today()
     opened = _months_back(today, rng.randrange(0, 36))
     counters[(site.id, opened.year)] = number = counters.get((site.id, opened.year), 0) + 1
     case_id, key_id = uuid.uuid4(), uuid.uuid4()

@@ -104,10 +104,11 @@ def test_admin_sees_the_trail_newest_first_with_people_and_labels(trail, browser
 
 
 def test_times_are_shown_in_the_interface_language(trail, admin, signed_in):
+    """Recorded at noon UTC, shown in the service's time zone (Europe/Berlin, winter time)."""
     admin.locale = "de"
     db.session.commit()
     html = signed_in(admin).get("/admin/audit/").get_data(as_text=True)
-    assert "10.01.2026, 12:00:00" in html and '<html lang="de">' in html
+    assert "10.01.2026, 13:00:00" in html and '<html lang="de">' in html
 
 
 def test_the_page_shows_metadata_only(trail, browser, english_admin):
