@@ -39,16 +39,26 @@ def _languages_form() -> CounselLanguagesForm:
     return form
 
 
+def _refusal(unknown: list[str]) -> str:
+    """Say which typed languages counsel does not know, so she can correct just those."""
+    if not unknown:
+        return str(_("Please pick the languages from the list, or type tags such as ar or ckb."))
+    return str(_("Not a language we know: %(values)s. Pick languages from the list, or type a name (Arabisch, "
+                 "Arabic) or a tag such as ar or ckb.", values=", ".join(f"“{value}”" for value in unknown)))
+
+
 @bp.post("/languages")
 def languages() -> ResponseReturnValue:
     """Record the languages she counsels in, so clients can be matched with her."""
     form = CounselLanguagesForm()
-    tags = [parse_picker_value(entry.data or "") for entry in form.tags if (entry.data or "").strip()]
-    if not form.validate_on_submit() or None in tags:
-        flash(_("Please pick the languages from the list, or type tags such as ar or ckb."), "error")
+    typed = [(entry.data or "").strip() for entry in form.tags]
+    tags = {value: parse_picker_value(value) for value in typed if value}
+    unknown = [value for value, tag in tags.items() if tag is None]
+    if unknown or not form.validate_on_submit():
+        flash(_refusal(unknown), "error")
         return render_template("account/overview.html", form=LanguageForm(locale=current_user.locale),
                                languages=form, recovery_left=totp.remaining_recovery_codes(current_user)), 400
-    current_user.set_languages([tag for tag in tags if tag])
+    current_user.set_languages([tag for tag in tags.values() if tag])
     audit.record("languages_changed", actor=current_user, target_user=current_user)
     db.session.commit()
     flash(_("Saved."), "success")

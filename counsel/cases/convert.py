@@ -1,18 +1,17 @@
-"""Between forms and service inputs: the only place that knows both shapes."""
+"""Between stored records and the shapes outside them: forms, service inputs and the export."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask_babel import lazy_gettext as _l
+from datetime import date, datetime
+from typing import Any
 
 from counsel.access import today
 from counsel.cases.forms import LANGUAGE_ROWS, CaseForm, ConsultationForm
 from counsel.i18n import language_name
-from counsel.languages import parse_picker_value
+from counsel.languages import parse_language
 from counsel.models.case import Case
 from counsel.models.consultation import Consultation
-from counsel.services.cases import CaseInput, CaseInputError, LanguageEntry
+from counsel.services.cases import CaseInput, LanguageEntry
 from counsel.services.consultations import ConsultationInput
 
 
@@ -21,22 +20,11 @@ def picker_label(tag: str) -> str:
     return f"{language_name(tag)} ({tag})"
 
 
-def unknown_language(value: str) -> CaseInputError:
-    return CaseInputError(_l("“%(value)s” is not a language tag; pick a language from the list, or type a tag "
-                             "such as ar or ckb.", value=value))
-
-
 def _languages(form: CaseForm) -> list[LanguageEntry]:
-    entries = []
-    for row in form.languages:
-        raw = (row.form.tag.data or "").strip()
-        if not raw:
-            continue
-        tag = parse_picker_value(raw)
-        if tag is None:
-            raise unknown_language(raw)
-        entries.append(LanguageEntry(tag, row.form.mode.data or "", bool(row.form.preferred.data)))
-    return entries
+    """The language rows she filled in (the form's validator has refused unknown languages)."""
+    return [LanguageEntry(parse_language(row.form.tag.data or ""), row.form.mode.data or "",
+                          bool(row.form.preferred.data))
+            for row in form.languages if (row.form.tag.data or "").strip()]
 
 
 def case_input(form: CaseForm) -> CaseInput:
@@ -82,14 +70,12 @@ def fill_case_form(case: Case) -> CaseForm:
 
 
 def consultation_input(form: ConsultationForm) -> ConsultationInput:
-    language = parse_picker_value(form.language.data or "") if form.language.data else None
-    if form.language.data and language is None:
-        raise unknown_language(form.language.data)
+    """Read a submitted consultation form into the service's input."""
     return ConsultationInput(
         held_on=form.held_on.data or today(),
         minutes=form.minutes.data or 0,
         channel=form.channel.data or "",
-        language=language,
+        language=parse_language(form.language.data or "") if (form.language.data or "").strip() else None,
         interpreting=form.interpreting.data or "none",
         interpreter=form.interpreter.data or "",
         pledge_on_file=bool(form.pledge_on_file.data),
@@ -114,3 +100,45 @@ def fill_consultation_form(consultation: Consultation | None, case: Case) -> Con
         topics=sorted(consultation.topics), referrals=sorted(consultation.referrals), notes=consultation.notes,
         follow_up_on=consultation.follow_up_on, version=str(consultation.version),
     )
+
+
+CASE_EXPORT_FIELDS = ("name", "pseudonym", "other_spellings", "date_of_birth", "children", "phone", "email",
+                      "address", "safe_contact", "notes", "safety_plan", "age_band", "country", "residence_status",
+                      "perpetrator_relation", "referral_source")
+
+
+def case_export(case: Case, consultations: list[Consultation], at: datetime) -> dict[str, Any]:
+    """Everything stored about her in a case, decrypted, for her access request (Art. 15 GDPR).
+
+    Coded fields keep their codes, as counsel's statistics use them; the printable copy names them.
+    """
+    return {
+        "case_number": case.number,
+        "exported_at": at.isoformat(timespec="seconds"),
+        "site": case.site.name,
+        "held_by": case.owner.display_name,
+        "status": case.status,
+        "opened_month": f"{case.opened_month:%Y-%m}",
+        "closed_month": f"{case.closed_month:%Y-%m}" if case.closed_month else None,
+        **{name: getattr(case, name) for name in CASE_EXPORT_FIELDS},
+        "violence_forms": sorted(case.violence_forms),
+        "languages": [{"tag": lang.tag, "mode": lang.mode, "preferred": lang.preferred} for lang in case.languages],
+        "consultations": [_consultation_export(c) for c in consultations],
+    }
+
+
+def _consultation_export(consultation: Consultation) -> dict[str, Any]:
+    return {
+        "held_on": consultation.held_on.isoformat(),
+        "minutes": consultation.minutes,
+        "channel": consultation.channel,
+        "language": consultation.language,
+        "interpreting": consultation.interpreting,
+        "interpreter": consultation.interpreter,
+        "pledge_on_file": consultation.pledge_on_file,
+        "topics": sorted(consultation.topics),
+        "referrals": sorted(consultation.referrals),
+        "notes": consultation.notes,
+        "follow_up_on": consultation.follow_up_on.isoformat() if consultation.follow_up_on else None,
+        "by": consultation.author.display_name,
+    }

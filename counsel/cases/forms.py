@@ -21,10 +21,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from counsel import codes
 from counsel.forms_common import CheckboxList, code_choices
+from counsel.languages import UnknownLanguage, parse_language
 
 LANGUAGE_ROWS = 4
 TEXT = 2000
@@ -40,8 +41,20 @@ def country_choices() -> list[SelectChoice]:
     return [SelectChoice("", "–")] + [SelectChoice(code, name) for code, name in names]
 
 
+def known_language(form: Form, field: StringField) -> None:
+    """Refuse a language counsel cannot name, so no made-up tag reaches a case or the statistics."""
+    try:
+        parse_language(field.data or "")
+    except UnknownLanguage as exc:
+        raise ValidationError(_l("“%(value)s” is not a language we know. Pick one from the list, or type its name "
+                                 "(Arabisch, Arabic) or a tag such as ar or ckb.", value=exc.value)) from None
+
+
+LANGUAGE = [Optional(), Length(max=60), known_language]
+
+
 class LanguageRow(Form):
-    tag = StringField(_l("Language"), validators=[Optional(), Length(max=60)],
+    tag = StringField(_l("Language"), validators=LANGUAGE,
                       render_kw={"list": "language-options", "autocomplete": "off"})
     mode = SelectField(_l("How"), validate_choice=False)
     preferred = BooleanField(_l("Preferred"))
@@ -99,7 +112,7 @@ class ConsultationForm(FlaskForm):
     held_on = DateField(_l("Date"), validators=[DataRequired()])
     minutes = IntegerField(_l("Duration in minutes"), validators=[InputRequired(), NumberRange(min=1, max=720)])
     channel = SelectField(_l("Channel"))
-    language = StringField(_l("Language used"), validators=[Optional(), Length(max=60)],
+    language = StringField(_l("Language used"), validators=LANGUAGE,
                            render_kw={"list": "language-options", "autocomplete": "off"})
     interpreting = SelectField(_l("Interpreting"))
     interpreter = StringField(_l("Interpreter (name or service)"), validators=[Length(max=200)])
@@ -121,7 +134,7 @@ class ConsultationForm(FlaskForm):
 class NameSearchForm(FlaskForm):
     name = StringField(_l("Name of the client"), validators=[DataRequired(), Length(max=200)],
                        render_kw={"dir": "auto", "autocomplete": "off", "autofocus": True})
-    language = StringField(_l("Her preferred language"), validators=[Optional(), Length(max=60)],
+    language = StringField(_l("Her preferred language"), validators=LANGUAGE,
                            render_kw={"list": "language-options", "autocomplete": "off"})
 
 

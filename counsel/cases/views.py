@@ -6,9 +6,10 @@ gets 404 and the attempt is recorded; supervisors and admins are turned away at 
 
 from __future__ import annotations
 
+import json
 import uuid
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +21,7 @@ from counsel.access import Permission, load_case, today, visible_cases
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.convert import (
+    case_export,
     case_input,
     consultation_input,
     fill_case_form,
@@ -27,6 +29,7 @@ from counsel.cases.convert import (
     picker_label,
 )
 from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
+from counsel.clock import utcnow
 from counsel.crypto import UnreadableField
 from counsel.errors import CounselError
 from counsel.extensions import db
@@ -34,6 +37,7 @@ from counsel.languages import parse_picker_value
 from counsel.models.case import Case, CaseShare
 from counsel.models.consultation import Consultation
 from counsel.models.user import User
+from counsel.security import is_fresh
 from counsel.services import cases, consent, consultations, safety
 
 
@@ -71,14 +75,15 @@ def check() -> ResponseReturnValue:
     """Before opening a case: look for her by name, and see who speaks her language."""
     form = NameSearchForm()
     matches = None
-    speakers: list[User] = []
+    speakers: list[cases.Speaker] = []
     language = None
     if form.validate_on_submit():
         matches = cases.find_by_name(current_user, form.name.data or "")
         language = parse_picker_value(form.language.data or "")
         speakers = cases.advisers_speaking(current_user.site_id, language)
         db.session.commit()
-    return render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language)
+    return (render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language),
+            400 if form.errors else 200)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -111,7 +116,7 @@ def new() -> ResponseReturnValue:
 @bp.get("/<uuid:case_id>")
 def show(case_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id)
-    audit.record("case_viewed", actor=current_user, case=case)
+    safety.record_view(current_user, case, "")
     db.session.commit()
     speakers = cases.advisers_speaking(case.site_id, case.preferred_language, exclude=case.owner_id)
     given = [c for c in consent.of_case(case) if c.valid_on(today())]
@@ -119,7 +124,8 @@ def show(case_id: uuid.UUID) -> ResponseReturnValue:
     assessments = safety.assessments_of(case)
     return render_template(
         "cases/show.html", case=case, consultations=consultations.of_case(case), speakers=speakers,
-        may_share=current_user.id == case.owner_id, processing_consent=any(c.purpose == "processing" for c in given),
+        may_share=current_user.id == case.owner_id, may_export=_may_export(case),
+        processing_consent=any(c.purpose == "processing" for c in given),
         consent_summary=summary, risk=assessments[0] if assessments else None,
         perpetrators=safety.perpetrators_of(case), emergency=safety.emergency_grant(current_user, case))
 
@@ -132,7 +138,7 @@ def edit(case_id: uuid.UUID) -> ResponseReturnValue:
     error = None
     if request.method == "GET":
         form = fill_case_form(case)
-        audit.record("case_viewed", actor=current_user, case=case, detail="edit form")
+        safety.record_view(current_user, case, "edit form")
         db.session.commit()
     elif form.validate_on_submit():
         try:
@@ -184,18 +190,31 @@ def new_consultation(case_id: uuid.UUID) -> ResponseReturnValue:
             failed())
 
 
+def _consultation_of(case: Case, consultation_id: uuid.UUID) -> Consultation:
+    """Return the consultation if it belongs to this case; otherwise record the attempt and answer 404.
+
+    Access to the case in the URL says nothing about another case's consultation: the denial is
+    recorded against the case the consultation belongs to, so its holder sees the attempt.
+    """
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is not None and consultation.case_id == case.id:
+        return consultation
+    audit.record("case_access_denied", actor=current_user, case=consultation.case if consultation else case,
+                 detail="consultation")
+    db.session.commit()
+    abort(404)
+
+
 @bp.route("/<uuid:case_id>/consultations/<uuid:consultation_id>", methods=["GET", "POST"])
 def edit_consultation(case_id: uuid.UUID, consultation_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.WRITE)
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is None or consultation.case_id != case.id:
-        abort(404)
+    consultation = _consultation_of(case, consultation_id)
     form = ConsultationForm()
     error = None
     status = 200
     if request.method == "GET":
         form = fill_consultation_form(consultation, case)
-        audit.record("case_viewed", actor=current_user, case=case, detail="consultation")
+        safety.record_view(current_user, case, "consultation")
         db.session.commit()
     elif form.validate_on_submit():
         refused = save_locked(lambda: consultations.update(current_user, consultation, consultation_input(form),
@@ -231,6 +250,8 @@ def sharing(case_id: uuid.UUID) -> ResponseReturnValue:
             db.session.commit()
             flash(_("The case is shared with %(name)s.", name=colleague.display_name), "success")
             return redirect(url_for("cases.sharing", case_id=case.id))
+    safety.record_view(current_user, case, "sharing")  # the page shows the reasons
+    db.session.commit()
     return render_template("cases/sharing.html", case=case, form=form, error=error), failed()
 
 
@@ -245,3 +266,53 @@ def revoke(case_id: uuid.UUID, share_id: uuid.UUID) -> ResponseReturnValue:
     db.session.commit()
     flash(_("Access of %(name)s ended.", name=grant.user.display_name), "success")
     return redirect(url_for("cases.sharing", case_id=case.id))
+
+
+def _may_export(case: Case) -> bool:
+    """Her holder or a colleague it is shared with may copy a case out; emergency access may not."""
+    return case.owner_id == current_user.id or any(grant.user_id == current_user.id and grant.active_on(today())
+                                                   for grant in case.shares)
+
+
+def _exportable(case_id: uuid.UUID) -> Case:
+    """Load a case for a subject access copy; anyone else gets 404 and the attempt is recorded."""
+    case = load_case(current_user, case_id)
+    if not _may_export(case):
+        audit.record("case_access_denied", actor=current_user, case=case, detail="export")
+        db.session.commit()
+        abort(404)
+    return case
+
+
+def _exported(case: Case, fmt: str) -> None:
+    """Record the copy once it is made (an unreadable field stops it before): who, which case, never content."""
+    audit.record("case_exported", actor=current_user, case=case, detail=f"format={fmt}")
+    db.session.commit()
+
+
+@bp.get("/<uuid:case_id>/export")
+def export(case_id: uuid.UUID) -> ResponseReturnValue:
+    """A printable copy of everything stored about her in this case, for her access request (Art. 15 GDPR).
+
+    Access is checked before the password is asked again, so a colleague learns nothing and her
+    attempt is on record at once.
+    """
+    case = _exportable(case_id)
+    if not is_fresh():
+        return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
+    page = render_template("cases/export.html", case=case, consultations=consultations.of_case(case),
+                           exported_at=utcnow())
+    _exported(case, "html")
+    return page
+
+
+@bp.get("/<uuid:case_id>/export.json")
+def export_json(case_id: uuid.UUID) -> ResponseReturnValue:
+    """The same copy as a JSON download, for her or a body acting for her to read by machine."""
+    case = _exportable(case_id)
+    if not is_fresh():
+        return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
+    body = json.dumps(case_export(case, consultations.of_case(case), utcnow()), ensure_ascii=False, indent=2)
+    _exported(case, "json")
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{case.number}.json"'})

@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -79,7 +93,10 @@ class Case(EncryptedRecord, Base):
     shares: Mapped[list[CaseShare]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                    order_by="CaseShare.created_at")
 
-    __mapper_args__ = {"version_id_col": version}
+    # The version guards every UPDATE of the row (a stale write fails), but moves on only when one of
+    # her fields changes (see count_edits): logging a consultation, closing the case or handing it
+    # over must not tell a colleague with the edit form open that someone changed the case.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     def key_holder(self) -> KeyHolder:
         return self
@@ -169,3 +186,18 @@ class CaseNameIndex(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     value: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+# What the edit form and the safety plan change; the version counts changes of these only.
+EDITED_FIELDS = (*(f"_{name}" for name in ("name", "pseudonym", "other_spellings", "date_of_birth", "phone",
+                                            "email", "address", "safe_contact", "children", "notes", "safety_plan")),
+                 "age_band", "country", "residence_status", "perpetrator_relation", "referral_source", "languages",
+                 "violence_rows")
+
+
+@event.listens_for(Case, "before_update")
+def count_edits(_mapper: Any, _connection: Any, case: Case) -> None:
+    """Move the case's version on when one of its fields changed (optimistic locking of the edit forms)."""
+    state = inspect(case)
+    if any(state.attrs[name].history.has_changes() for name in EDITED_FIELDS):
+        case.version = case.version + 1

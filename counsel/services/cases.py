@@ -8,6 +8,7 @@ sharing and transfer, optimistic locking, valid codes).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,12 +16,12 @@ from typing import cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, insert, or_, select
 
-from counsel import audit, codes
+from counsel import audit, codes, languages
 from counsel.access import today, visible_cases
 from counsel.clock import utcnow
-from counsel.crypto import BlindIndex
+from counsel.crypto import BlindIndex, UnreadableField
 from counsel.errors import Conflict, CounselError
 from counsel.extensions import db, upsert
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare
@@ -29,6 +30,7 @@ from counsel.models.user import Role, User, UserLanguage, UserRole
 from counsel.services import conflicts
 
 NAME_FIELD = "client_name"
+log = logging.getLogger(__name__)
 
 
 class CaseInputError(CounselError):
@@ -181,14 +183,18 @@ def open_case(actor: User, data: CaseInput) -> Case:
 
 
 def update_case(actor: User, case: Case, data: CaseInput, expected_version: int) -> list[str]:
-    """Save an edit unless someone saved the case since the form was opened."""
+    """Save an edit unless someone edited the case's fields since the form was opened.
+
+    Only edits of her fields move the version on (see Case.version), so a consultation logged or
+    the case closed meanwhile is no conflict.
+    """
     if case.version != expected_version:
         raise Conflict(_l("A colleague saved this case while you were editing. Your input is still in the form; "
                           "compare it with the current case and save again."))
     validate(data)
     changed = _apply(case, data)
     if changed:
-        case.updated_at = utcnow()  # always update the case row, so its version moves on (optimistic lock)
+        case.updated_at = utcnow()
         db.session.flush()
         if {"name", "other_spellings", "phone", "address"} & set(changed):
             reindex(case)
@@ -205,56 +211,97 @@ def set_status(actor: User, case: Case, status: str) -> None:
 
 @dataclass(frozen=True)
 class NameMatches:
-    """What a name search may tell the adviser: her own matches, and colleagues who hold others."""
+    """What a name search may tell the adviser: her own matches, colleagues who hold others, damaged records."""
 
     visible: list[Case]
     held_by: list[User]
+    unreadable: list[str] = field(default_factory=list)
 
 
-def find_by_name(actor: User, query: str) -> NameMatches:
-    """Find cases by a folded name; a match she may not see at her site only names its holder."""
+def _candidates(query: str) -> set[uuid.UUID]:
+    """Cases whose blind-index entries match the whole name or every one of its words."""
     whole, per_token = blind_index().query(query, field=NAME_FIELD)
-    if not whole and not per_token:
-        return NameMatches([], [])
     candidates = set(db.session.scalars(select(CaseNameIndex.case_id).where(CaseNameIndex.value.in_(whole))))
     if per_token:
         token_hits = [set(db.session.scalars(select(CaseNameIndex.case_id).where(CaseNameIndex.value.in_(values))))
                       for values in per_token]
         candidates |= set.intersection(*token_hits)
+    return candidates
+
+
+def _spelled_as(case: Case, query: str) -> bool:
+    """Check the decrypted spellings, which rules out the rare false match of a truncated index value."""
+    spellings = [case.name or "", *(case.other_spellings or "").splitlines()]
+    return any(BlindIndex.matches(query, s) for s in spellings if s.strip())
+
+
+def find_by_name(actor: User, query: str) -> NameMatches:
+    """Find cases by a folded name; a match she may not see at her site only names its holder.
+
+    A candidate whose names cannot be decrypted is logged and, if she may see it, named by its
+    number; one she may not see counts on its index match alone, so a duplicate is still caught.
+    """
+    candidates = _candidates(query)
     visible_ids = set(db.session.scalars(visible_cases(actor).with_only_columns(Case.id)
                                          .where(Case.id.in_(candidates))))
-    visible, holders = [], {}
+    found = NameMatches([], [])
+    holders: dict[uuid.UUID, User] = {}
     for case in db.session.scalars(select(Case).where(Case.id.in_(candidates)).order_by(Case.number)):
         if case.id not in visible_ids and case.site_id != actor.site_id:
             continue  # another site's case: not even its existence
-        spellings = [case.name or "", *(case.other_spellings or "").splitlines()]
-        if not any(BlindIndex.matches(query, s) for s in spellings if s.strip()):
-            continue
+        try:
+            if not _spelled_as(case, query):
+                continue
+        except UnreadableField as exc:
+            log.error("name search: record of case %s cannot be read: %s", case.number, exc)
+            if case.id in visible_ids:
+                found.unreadable.append(case.number)
+                continue
         if case.id in visible_ids:
-            visible.append(case)
+            found.visible.append(case)
         else:
             holders[case.owner_id] = case.owner
-    audit.record("case_search", actor=actor, detail=f"visible={len(visible)} elsewhere={len(holders)}")
-    return NameMatches(visible, sorted(holders.values(), key=lambda u: u.display_name))
+    found.held_by.extend(sorted(holders.values(), key=lambda u: u.display_name))
+    audit.record("case_search", actor=actor, detail=f"visible={len(found.visible)} elsewhere={len(holders)} "
+                                                    f"unreadable={len(found.unreadable)}")
+    return found
 
 
-def advisers_speaking(site_id: int, tag: str | None, exclude: uuid.UUID | None = None) -> list[User]:
-    """Active advisers at a site who counsel in a language (or in its base language: ar-SY -> ar)."""
+@dataclass(frozen=True)
+class Speaker:
+    """An adviser who counsels in the client's language (`tags`), or in a close relative of it."""
+
+    user: User
+    tags: tuple[str, ...]
+    exact: bool
+
+
+def advisers_speaking(site_id: int, tag: str | None, exclude: uuid.UUID | None = None) -> list[Speaker]:
+    """Active advisers at a site who counsel in a language, its base language or its macrolanguage relatives.
+
+    ar-SY finds ar and ar-LB; ckb finds ku, and ku finds kmr, ckb and sdh; those who speak the
+    language itself are listed first.
+    """
     if not tag:
         return []
-    base = tag.split("-")[0]
+    base = languages.base_language(tag)
+    related = languages.related_languages(base)
     query = (
-        select(User)
+        select(User, UserLanguage.tag)
         .join(UserRole, UserRole.user_id == User.id)
         .join(UserLanguage, UserLanguage.user_id == User.id)
         .where(User.site_id == site_id, User.active.is_(True), UserRole.role == Role.ADVISER.value)
-        .where((UserLanguage.tag == tag) | (UserLanguage.tag == base) | UserLanguage.tag.startswith(base + "-"))
-        .order_by(User.display_name)
-        .distinct()
+        .where(or_(*(or_(UserLanguage.tag == code, UserLanguage.tag.startswith(code + "-")) for code in related)))
+        .order_by(User.display_name, UserLanguage.tag)
     )
     if exclude is not None:
         query = query.where(User.id != exclude)
-    return list(db.session.scalars(query))
+    spoken: dict[uuid.UUID, tuple[User, list[str]]] = {}
+    for user, spoken_tag in db.session.execute(query).tuples():
+        spoken.setdefault(user.id, (user, []))[1].append(spoken_tag)
+    speakers = [Speaker(user, tuple(tags), any(languages.base_language(t) == base for t in tags))
+                for user, tags in spoken.values()]
+    return sorted(speakers, key=lambda s: not s.exact)  # stable: by name within each group
 
 
 def colleagues(actor: User) -> list[User]:

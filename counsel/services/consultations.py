@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 
 from counsel import audit, codes
 from counsel.access import today, visible_cases
@@ -71,8 +72,7 @@ def add(actor: User, case: Case, data: ConsultationInput) -> Consultation:
     validate(data)
     consultation = Consultation(id=uuid.uuid4(), case=case, case_id=case.id, author_id=actor.id)
     db.session.add(consultation)
-    _apply(consultation, data)
-    case.updated_at = utcnow()
+    _apply(consultation, data)  # the case row stays untouched: a consultation is no edit of the case
     audit.record("consultation_added", actor=actor, case=case)
     return consultation
 
@@ -104,23 +104,34 @@ class Dashboard:
 
 
 def dashboard(actor: User) -> Dashboard:
-    """Her open cases, and the follow-ups due by the end of this week (overdue ones included)."""
+    """Her open cases, latest activity first, and the follow-ups due by the end of this week (overdue included)."""
     day = today()
     week_end = day + timedelta(days=6 - day.weekday())
     open_cases = visible_cases(actor).where(Case.status == "open")
+    open_ids = open_cases.with_only_columns(Case.id)
     total = db.session.scalar(open_cases.with_only_columns(func.count())) or 0
-    cases = list(db.session.scalars(open_cases.order_by(Case.updated_at.desc()).limit(DASHBOARD_CASES)))
-    latest = (
-        select(Consultation.case_id, func.max(Consultation.created_at).label("latest"))
-        .where(Consultation.case_id.in_(open_cases.with_only_columns(Case.id)))
-        .group_by(Consultation.case_id)
-        .subquery()
-    )
+    logged = (select(Consultation.case_id, func.max(Consultation.updated_at).label("at"))
+              .where(Consultation.case_id.in_(open_ids)).group_by(Consultation.case_id).subquery())
+    activity = sql_case((logged.c.at > Case.updated_at, logged.c.at), else_=Case.updated_at)
+    cases = list(db.session.scalars(open_cases.outerjoin(logged, logged.c.case_id == Case.id)
+                                    .order_by(activity.desc(), Case.number.desc()).limit(DASHBOARD_CASES)))
+    return Dashboard(cases, total, _follow_ups(open_ids, week_end), week_end)
+
+
+def _follow_ups(case_ids: Select[tuple[uuid.UUID]], until: date) -> list[tuple[Case, date]]:
+    """The follow-up of each case's latest consultation (by the day it was held), if due by a day.
+
+    An older consultation entered later does not hide a pending follow-up; consultations of the
+    same day are ordered by entry time and id, so each case appears once and always the same way.
+    """
+    rank = func.row_number().over(
+        partition_by=Consultation.case_id,
+        order_by=(Consultation.held_on.desc(), Consultation.created_at.desc(), Consultation.id.desc()))
+    latest = (select(Consultation.case_id, Consultation.follow_up_on, rank.label("rank"))
+              .where(Consultation.case_id.in_(case_ids)).subquery())
     rows = db.session.execute(
-        select(Consultation.case_id, Consultation.follow_up_on)
-        .join(latest, (latest.c.case_id == Consultation.case_id) & (latest.c.latest == Consultation.created_at))
-        .where(Consultation.follow_up_on.is_not(None), Consultation.follow_up_on <= week_end)
-    ).all()
+        select(latest.c.case_id, latest.c.follow_up_on)
+        .where(latest.c.rank == 1, latest.c.follow_up_on.is_not(None), latest.c.follow_up_on <= until)
+    ).tuples().all()
     due_cases = {c.id: c for c in db.session.scalars(select(Case).where(Case.id.in_([r[0] for r in rows])))}
-    follow_ups = sorted(((due_cases[case_id], due) for case_id, due in rows), key=lambda pair: pair[1])
-    return Dashboard(cases, total, follow_ups, week_end)
+    return sorted(((due_cases[case_id], due) for case_id, due in rows), key=lambda pair: (pair[1], pair[0].number))

@@ -8,9 +8,11 @@ computed direction, the side of its box the text sits on, and the order of the l
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,6 +128,31 @@ def search(page: Page, name: str, language: str | None = None) -> None:
     expect(page.locator("main section[aria-live=polite] h2")).to_have_text(ui_text(page, "Result"))
 
 
+def export_copy(page: Page, case_id: str, number: str) -> None:
+    """Open the subject access copy, check what paper and the JSON download hold."""
+    page.locator(f"main a[href='/cases/{case_id}/export']").click()
+    expect(page).to_have_url(re.compile(f"/cases/{case_id}/export$"))
+    copy = page.locator("main article.export")
+    expect(copy.locator("dd.client-name")).to_have_text(NAME)
+    expect(copy.locator("article.consultation div.notes")).to_have_text([SECOND_NOTES, FIRST_NOTES])
+    assert_shown(copy.locator("section > div.notes"), "rtl")
+    controls = page.locator("main .no-print")
+    expect(controls).to_be_visible()
+    page.emulate_media(media="print")
+    for hidden in (controls, page.locator("header.top")):
+        expect(hidden).to_be_hidden()
+    expect(copy).to_be_visible()
+    page.emulate_media(media="screen")
+    with page.expect_download() as download:
+        controls.locator(f"a[href='/cases/{case_id}/export.json']").click()
+    assert download.value.suggested_filename == f"{number}.json"
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert (data["name"], data["notes"]) == (NAME, NOTES)
+    assert data["other_spellings"].splitlines() == [ARABIC_NAME, TIGRINYA_NAME]  # as the form sent them (CRLF)
+    assert [c["notes"] for c in data["consultations"]] == [SECOND_NOTES, FIRST_NOTES]
+    page.go_back()
+
+
 def test_an_adviser_opens_a_right_to_left_case_logs_consultations_finds_it_and_a_colleague_cannot_open_it(
     adviser: User, make_user: Any, live_server: str, browser: Browser, page: Page, page_log: PageLog
 ) -> None:
@@ -218,6 +245,9 @@ def test_an_adviser_opens_a_right_to_left_case_logs_consultations_finds_it_and_a
     link.click()
     expect(page).to_have_url(f"{live_server}/cases/{case_id}")
     expect(client_name).to_have_text(NAME)
+
+    # For her access request (Art. 15 GDPR) Berta makes a copy: on paper only the document, and as JSON.
+    export_copy(page, case_id, number)
 
     # Carla, at the same site, follows a link to the case in her own browser: she gets "not found".
     carla_context = browser.new_context(base_url=live_server, service_workers="block")

@@ -9,9 +9,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from counsel.access import today
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
+from counsel.models.consultation import Consultation
 from counsel.models.safety import Perpetrator
 from counsel.models.user import Role
 from counsel.services import cases, consent, consultations
@@ -36,11 +38,11 @@ def case_urls(app, case, records):
 def owned(adviser, open_case, make_user):
     """A case with one record of every kind a URL can name."""
     case = open_case(adviser)
-    consultation = consultations.add(adviser, case, ConsultationInput(held_on=utcnow().date(), minutes=45,
+    consultation = consultations.add(adviser, case, ConsultationInput(held_on=today(), minutes=45,
                                                                       channel="phone", notes="Geheime Notiz"))
     helper = make_user("helga", Role.ADVISER)
     grant = cases.share(adviser, case, helper, "Urlaubsvertretung", None)
-    given = consent.record(adviser, case, consent.ConsentInput("statistics", utcnow().date(), "written", "2026"))
+    given = consent.record(adviser, case, consent.ConsentInput("statistics", today(), "written", "2026"))
     perpetrator = Perpetrator(id=uuid.uuid4(), case=case, case_id=case.id)
     perpetrator.name = "Geheimer Name"
     db.session.add(perpetrator)
@@ -67,10 +69,11 @@ def test_other_advisers_get_404_on_every_case_url(app, owned, who, colleague, ma
     assert case.status == "open"  # the close attempt changed nothing
 
 
-@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.ADMIN])
-def test_supervisors_and_admins_get_403_on_every_case_url(app, owned, make_user, signed_in, role):
+@pytest.mark.parametrize("roles", [(Role.SUPERVISOR,), (Role.ADMIN,), (Role.ADMIN, Role.SUPERVISOR)],
+                         ids=["supervisor", "admin", "admin and supervisor"])
+def test_supervisors_and_admins_get_403_on_every_case_url(app, owned, make_user, signed_in, roles):
     case, records = owned
-    client = signed_in(make_user("nonadviser", role, Role.SUPERVISOR))
+    client = signed_in(make_user("nonadviser", *roles))
     token = client.csrf_token()
     for endpoint, method, url in case_urls(app, case, records):
         response = client.open(url, method=method, data={"csrf_token": token})
@@ -106,26 +109,51 @@ def test_the_owner_and_a_shared_colleague_may_work_on_the_case(owned, adviser, s
     assert signed_in(helper).get(f"/cases/{case.id}/sharing").status_code == 404  # only the owner shares
 
 
-def test_a_share_ends_on_its_date(adviser, colleague, open_case, signed_in):
+def assert_shut_out(client, case, consultation):
+    """Every page of the case answers 404: reading, editing, consultations and the copy for her."""
+    token = client.csrf_token()
+    base = f"/cases/{case.id}"
+    for url in (base, f"{base}/edit", f"{base}/consultations/new", f"{base}/consultations/{consultation.id}",
+                f"{base}/export", f"{base}/export.json"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"{base}/edit", f"{base}/consultations/new", f"{base}/consultations/{consultation.id}"):
+        response = client.post(url, data={"csrf_token": token, "name": "Überschrieben", "held_on": "2026-01-05",
+                                          "minutes": "30", "channel": "phone", "notes": "Überschrieben",
+                                          "version": "1"})
+        assert response.status_code == 404, url
+    assert case.number not in client.get("/cases/").get_data(as_text=True)
+
+
+@pytest.fixture
+def shared(adviser, colleague, open_case):
+    """A case with one consultation, shared with the colleague; returns the case, its consultation and the share."""
     case = open_case(adviser)
-    today = utcnow().date()
-    cases.share(adviser, case, colleague, "Vertretung bis heute", today)
+    consultation = consultations.add(adviser, case, ConsultationInput(held_on=today(), minutes=45,
+                                                                      channel="phone", notes="Geheime Notiz"))
+    grant = cases.share(adviser, case, colleague, "Vertretung bis heute", today())
     db.session.commit()
+    return case, consultation, grant
+
+
+def test_a_share_ends_on_its_date(shared, colleague, signed_in):
+    case, consultation, _ = shared
     client = signed_in(colleague)
     assert client.get(f"/cases/{case.id}").status_code == 200
+    assert client.get(f"/cases/{case.id}/consultations/{consultation.id}").status_code == 200
     with time_machine.travel(utcnow() + timedelta(days=1), tick=False):
-        client = signed_in(colleague)
-        assert client.get(f"/cases/{case.id}").status_code == 404
-        assert case.number not in client.get("/cases/").get_data(as_text=True)
+        assert_shut_out(signed_in(colleague), case, consultation)
+    db.session.refresh(case)
+    db.session.refresh(consultation)
+    assert (case.name, consultation.notes, consultation.version) == ("Fatma Yılmaz", "Geheime Notiz", 1)
 
 
-def test_a_revoked_share_ends_at_once(adviser, colleague, open_case, signed_in):
-    case = open_case(adviser)
-    grant = cases.share(adviser, case, colleague, "Vertretung", None)
-    db.session.commit()
-    owner = signed_in(adviser)
-    owner.submit(f"/cases/{case.id}/sharing/{grant.id}/revoke")
-    assert signed_in(colleague).get(f"/cases/{case.id}").status_code == 404
+def test_a_revoked_share_ends_at_once(shared, adviser, colleague, signed_in):
+    case, consultation, grant = shared
+    client = signed_in(colleague)
+    assert client.get(f"/cases/{case.id}/edit").status_code == 200
+    signed_in(adviser).submit(f"/cases/{case.id}/sharing/{grant.id}/revoke")
+    assert_shut_out(client, case, consultation)
+    assert db.session.scalars(select(Consultation)).one().notes == "Geheime Notiz"
 
 
 def test_the_full_name_appears_only_on_the_case_page(adviser, open_case, signed_in):

@@ -321,3 +321,28 @@ def test_topic_and_referral_rows_follow_their_consultation(adviser, open_case, s
     rows = [*db.session.scalars(select(ConsultationTopic)), *db.session.scalars(select(ConsultationReferral))]
     assert {(r.case_id, r.held_on.isoformat()) for r in rows} == {(case.id, earlier)}
     assert {r.topic for r in rows if isinstance(r, ConsultationTopic)} == {"health", "money"}
+
+
+def damage_name(number):
+    """Flip one bit of a stored name, as a bad disk or a hand edit would."""
+    blob = bytearray(db.session.execute(text("SELECT name FROM cases WHERE number = :n"), {"n": number}).scalar_one())
+    blob[-5] ^= 0x10
+    db.session.execute(text("UPDATE cases SET name = :b WHERE number = :n"), {"b": bytes(blob), "n": number})
+    db.session.commit()
+
+
+def test_a_damaged_record_does_not_break_the_name_search(adviser, colleague, open_case, signed_in, caplog):
+    damaged, fine = open_case(adviser, name="Amina Haddad"), open_case(adviser, name="Amina Haddad", pseudonym="Ok")
+    held = open_case(colleague, name="Amina Haddad", pseudonym="Held")
+    for case in (damaged, held):
+        damage_name(case.number)
+    response = signed_in(adviser).submit("/cases/check", {"name": "amina haddad", "language": ""})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(rf"<p class=\"flash error\" role=\"alert\">[^<]*{damaged.number}", body)
+    assert f'href="/cases/{fine.id}"' in body and f'href="/cases/{damaged.id}"' not in body
+    assert "Carla Kollegin" in body and held.number not in body  # her colleague's match still names its holder
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(damaged.number in m for m in logged) and any(held.number in m for m in logged)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_search")).one()
+    assert event.detail == "visible=1 elsewhere=1 unreadable=1"
