@@ -6,6 +6,7 @@ import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -30,10 +31,18 @@ from counsel.models.safety import Consent, Perpetrator
 from counsel.services import conflicts, consent, safety
 
 
+def _viewed(case: Case, page: str) -> None:
+    """Put the opening of a page that shows the case on its trail; a POST records what it does instead."""
+    if request.method == "GET":
+        safety.record_view(current_user, case, page)
+        db.session.commit()
+
+
 @bp.route("/<uuid:case_id>/consents", methods=["GET", "POST"])
 def consents(case_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.WRITE)
     form = ConsentForm() if request.method == "POST" else ConsentForm(given_on=today(), form_version="")
+    _viewed(case, "consents")
     error = None
     if form.validate_on_submit():
         try:
@@ -75,6 +84,7 @@ def disclosures(case_id: uuid.UUID) -> ResponseReturnValue:
     """A referral that passes data on: only under a valid release for that very recipient."""
     case = load_case(current_user, case_id, Permission.WRITE)
     form = DisclosureForm()
+    _viewed(case, "disclosures")
     error = None
     if form.validate_on_submit():
         try:
@@ -111,6 +121,7 @@ def perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> Respons
     """Record an alleged perpetrator; his data are checked against clients and staff before saving."""
     case, existing = _perpetrator(case_id, perpetrator_id)
     form = PerpetratorForm(obj=existing) if request.method == "GET" else PerpetratorForm()
+    _viewed(case, "perpetrator" if existing else "new perpetrator")
     if form.validate_on_submit():
         contact = conflicts.Contact(tuple(filter(None, [(form.name.data or "").strip()])), form.phone.data or "",
                                     form.address.data or "")
@@ -149,6 +160,7 @@ def delete_perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID) -> Respons
 def risk(case_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.WRITE)
     form = RiskForm()
+    _viewed(case, "risk")
     error = None
     if form.validate_on_submit():
         try:
@@ -170,6 +182,7 @@ def safety_plan(case_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.WRITE)
     form = SafetyPlanForm() if request.method == "POST" else SafetyPlanForm(plan=case.safety_plan,
                                                                            version=str(case.version))
+    _viewed(case, "safety plan")
     error, status = None, 200
     if form.validate_on_submit():
         refused = save_locked(lambda: safety.save_safety_plan(current_user, case, form.plan.data or "",
@@ -186,13 +199,17 @@ def safety_plan(case_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.get("/<uuid:case_id>/access-log")
 def access_log(case_id: uuid.UUID) -> ResponseReturnValue:
-    """Who has seen or changed this case: the trail's events for it, without content."""
+    """Who has seen or changed this case: the trail's events for it, without content.
+
+    Its owner also reads here why each emergency access was made (see safety.emergency_accesses_shown_to).
+    """
     case = load_case(current_user, case_id)
+    _viewed(case, "access log")  # first: the commit would expire the events loaded before it
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                 .order_by(AuditEvent.seq.desc()).limit(500)).all()
-    audit.record("case_viewed", actor=current_user, case=case, detail="access log")
-    db.session.commit()
-    return render_template("cases/access_log.html", case=case, events=events)
+    return render_template("cases/access_log.html", case=case, events=events,
+                           emergency_view=safety.is_emergency_view,
+                           grants=safety.emergency_accesses_shown_to(current_user, case))
 
 
 @bp.route("/emergency", methods=["GET", "POST"])
@@ -213,6 +230,6 @@ def emergency() -> ResponseReturnValue:
         else:
             db.session.commit()
             flash(_("Emergency access granted until %(time)s. The holder of the case and the coordination were "
-                    "informed.", time=grant.expires_at.strftime("%H:%M")), "warning")
+                    "informed.", time=format_time(grant.expires_at, "short")), "warning")
             return redirect(url_for("cases.show", case_id=grant.case_id))
     return render_template("cases/emergency.html", form=form, error=error), failed()

@@ -32,12 +32,34 @@ and searched. The decisions (see docs/encryption.md, tested in tests/crypto):
 - Transliterations across scripts are NOT joined: Fatma, Fatima, Fatemeh and فاطمة are
   four names to the index. The UI must say so and let the adviser record other
   spellings of a name.
+
+Addresses (`parse_address`, `same_address`) are compared by street and house number, the
+part people write in many ways and that names one building; the postcode only tells two
+buildings apart, and the city is not compared at all:
+
+- Commas, semicolons and line breaks separate the parts; a German postcode (five digits,
+  an optional "D-" before it) starts the place part even without a comma before it. So
+  "Mallinckrodtstraße 12", "Mallinckrodtstr. 12, 44145 Dortmund", "Mallinckrodtstrasse 12
+  44145 Dortmund" and "44145 Dortmund, Mallinckrodtstraße 12" all give one street key.
+- Without a comma after the city ("44145 Dortmund Mallinckrodtstraße 12") the city is taken
+  to be one word: "60311 Frankfurt am Main Römerberg 1" is not joined to "Römerberg 1".
+- The street is the first part that has a house number (digits and an optional letter, "12a")
+  after at least one word, up to its last number: "Straße des 17. Juni 1" keeps its 17, and
+  "Hauptstr. 5, 2. OG" or "Hauptstr. 5 Hinterhaus" are "Hauptstr. 5". Words are folded like
+  names, "straße"/"strasse"/"str." at the end of a word all become "str", and the words are
+  joined without spaces, so "Haupt-Straße" = "Hauptstr" and "12 a" = "12a".
+- Two addresses are the same when their street keys agree and their postcodes do not differ
+  (an address without a postcode agrees with any). "Hauptstraße 5" in two cities, written
+  without postcodes, is one address to the check: a needless question costs less than a
+  missed warning. Without a street and house number there is no key at all: a city, a
+  postcode or the name of an accommodation alone is shared by too many people to warn.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _DROPPED = frozenset({"Mn", "Mc", "Me", "Cf", "Cc"})
 _LETTERS = {
@@ -55,6 +77,10 @@ _APOSTROPHES = "'\u2018\u2019\u201b\u02b9\u02bb\u02bc\u02bd\u02be\u02bf`\u00b4\u
 _LETTERS.update(dict.fromkeys(_APOSTROPHES, ""))
 _TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")
 _STREET = re.compile("strasse$")
+_ADDRESS_PARTS = re.compile("[,;\n\r\u060c\uff0c]+")  # also the Arabic and the full-width comma
+_POSTCODE = re.compile(r"[0-9]{5}")
+_HOUSE_NUMBER = re.compile(r"[0-9]{1,4}[a-z]?")
+_NUMBER_START = re.compile(r"(?<=[^\W\d_])(?=[0-9])")
 _TABLE_LIMIT = 8192
 
 
@@ -131,6 +157,59 @@ def normalise_address(text: str) -> str:
     """Reduce an address to one key, so "Hauptstr. 5" and "Haupt-Straße 5" agree."""
     parts = [_STREET.sub("str", part) for part in fold(text).split()]
     return _undigraph("".join(parts))
+
+
+@dataclass(frozen=True)
+class Address:
+    """What the conflict check compares of an address: street with house number, and postcode."""
+
+    street: str = ""
+    postcode: str = ""
+
+
+def parse_address(text: str) -> Address:
+    """Find the street with house number and the postcode, in whatever order they were written."""
+    street = postcode = ""
+    for part in _address_parts(text):
+        if _POSTCODE.fullmatch(part[0]):
+            postcode = postcode or part[0]
+            part = part[2:]  # a street after the place: "44145 Dortmund Hauptstr. 5"
+        street = street or _street(part)
+    return Address(street, postcode)
+
+
+def same_address(one: str, other: str) -> bool:
+    """Tell whether two addresses name one building under the rules above."""
+    a, b = parse_address(one), parse_address(other)
+    return a.street != "" and a.street == b.street and (not a.postcode or not b.postcode or a.postcode == b.postcode)
+
+
+def _address_parts(text: str) -> list[list[str]]:
+    """Split an address at commas and line breaks, and before each postcode."""
+    parts: list[list[str]] = []
+    for segment in _ADDRESS_PARTS.split(text):
+        words: list[str] = []
+        digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in fold(segment))  # "١٢" = 12
+        for word in _NUMBER_START.sub(" ", digits).split():  # "Hauptstr12" = "Hauptstr 12"
+            if _POSTCODE.fullmatch(word):
+                if words[-1:] == ["d"]:  # "D-44145": the country, not part of the street
+                    words.pop()
+                parts.append(words)
+                words = []
+            words.append(word)
+        parts.append(words)
+    return [part for part in parts if part]
+
+
+def _street(words: list[str]) -> str:
+    """Key a street with its house number, or give "" when the words hold none."""
+    numbers = [i for i, word in enumerate(words) if i > 0 and _HOUSE_NUMBER.fullmatch(word)]
+    if not numbers or not any(not word.isdecimal() for word in words[: numbers[-1]]):
+        return ""
+    end = numbers[-1] + 1
+    if words[end : end + 1] and len(words[end]) == 1 and words[end].isalpha():  # "12 a"
+        end += 1
+    return normalise_address(" ".join(words[:end]))
 
 
 def _undigraph(text: str) -> str:

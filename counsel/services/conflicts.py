@@ -1,11 +1,24 @@
 """The conflict check: is the person in front of the adviser the alleged perpetrator, or close to him?
 
 Names, phone numbers and addresses of clients and alleged perpetrators are indexed with the
-blind index (names folded, phones to one international form, addresses normalised). Before a
-case or a perpetrator is saved, the new data are looked up in the other kind, and staff
-names are compared too. A match is confirmed by decrypting the candidate, and the warning
-says only what matched and where: a case number if the adviser may open that case, else the
-colleague who holds it, never the matching record's content.
+blind index: names folded, phones in one international form, addresses by street and house
+number (see `counsel.crypto.folding`; the postcode only tells buildings apart, a city or a
+postcode alone is never a key). Before a case or a perpetrator is saved, the new data are
+looked up in the other kind, and staff names are compared too. A candidate is confirmed by
+decrypting it, and the warning says only what matched and where: a case number if the
+adviser may open that case, else the colleague at her site who holds it, else "another
+site", never the matching record's content.
+
+The check could be used as an oracle: type any name or number as a "perpetrator" in one's own
+case and learn that a client with it exists and who counsels her. The warning cannot be
+avoided (it protects the client), so every confirmed match is also written to the audit trail
+of the matched case (`conflict_match`: who triggered it and which kind of datum matched,
+never the values), where its owner sees it under "who has seen this case".
+
+Limit: staff are compared by name only. Accounts hold no phone number or address (the service
+stores none of its staff's private data), so a perpetrator who is, or lives with, a staff member
+is found only when his name matches her display name under the name-folding rules. The
+warning then names the staff member, whom every adviser knows anyway. See docs/safety.md.
 """
 
 from __future__ import annotations
@@ -17,8 +30,10 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import delete, insert, select
 
+from counsel import audit
 from counsel.access import Permission, allows
-from counsel.crypto import BlindIndex, normalise_address, normalise_phone, variants
+from counsel.crypto import BlindIndex, normalise_phone, variants
+from counsel.crypto.folding import parse_address, same_address
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.safety import ContactIndex, Perpetrator
@@ -52,17 +67,18 @@ def _index() -> BlindIndex:
     return index
 
 
-def normalised(field: str, value: str) -> str:
+def _key(field: str, value: str) -> str:
+    """The form of a datum that is indexed: "" when there is nothing worth a warning in it."""
     if field == "phone":
         return normalise_phone(value)
     if field == "address":
-        return normalise_address(value)
+        return parse_address(value).street
     return value
 
 
 def values_of(field: str, value: str) -> set[int]:
     """Whole-value index entries: a shared surname alone is no conflict, a shared full name is."""
-    text = normalised(field, value)
+    text = _key(field, value)
     if not text.strip():
         return set()
     return _index().query(text, field=f"contact_{field}")[0]
@@ -99,7 +115,9 @@ def perpetrator_contact(perpetrator: Perpetrator) -> Contact:
 def _same(field: str, a: str, b: str) -> bool:
     if field == "name":
         return bool(variants(a) & variants(b))
-    return normalised(field, a) == normalised(field, b) != ""
+    if field == "address":
+        return same_address(a, b)
+    return _key(field, a) == _key(field, b) != ""
 
 
 def check(actor: User, contact: Contact, against: str, exclude_case: uuid.UUID | None = None) -> list[ConflictMatch]:
@@ -121,8 +139,10 @@ def check(actor: User, contact: Contact, against: str, exclude_case: uuid.UUID |
             entered = contact.names if field == "name" else (getattr(contact, field),)
             theirs = stored.names if field == "name" else (getattr(stored, field),)
             if any(_same(field, a, b) for a in entered for b in theirs if a and b):
-                matches.append(_describe(actor, field, against, db.session.get(Case, case_id)))
-    matches.extend(_staff_matches(contact))
+                case = db.session.get(Case, case_id)
+                audit.record("conflict_match", actor=actor, case=case, detail=f"{against}:{field}")
+                matches.append(_describe(actor, field, against, case))
+    matches.extend(_staff_matches(actor, contact))
     return sorted(set(matches), key=lambda m: (m.kind, m.field, m.case_number or "", m.holder or ""))
 
 
@@ -142,9 +162,12 @@ def _describe(actor: User, field: str, kind: str, case: Case | None) -> Conflict
     return ConflictMatch(field, kind, None, None)
 
 
-def _staff_matches(contact: Contact) -> list[ConflictMatch]:
+def _staff_matches(actor: User, contact: Contact) -> list[ConflictMatch]:
+    """Compare the names with active staff: by name only, as accounts hold no phone or address."""
     if not contact.names:
         return []
     staff = db.session.scalars(select(User).where(User.active.is_(True))).all()
-    return [ConflictMatch("name", "staff", None, None, staff_name=user.display_name)
-            for user in staff if any(_same("name", name, user.display_name) for name in contact.names)]
+    found = [user for user in staff if any(_same("name", name, user.display_name) for name in contact.names)]
+    for user in found:
+        audit.record("conflict_match", actor=actor, target_user=user, detail="staff:name")
+    return [ConflictMatch("name", "staff", None, None, staff_name=user.display_name) for user in found]

@@ -1,24 +1,25 @@
-"""Risk assessments, the safety plan, emergency access and in-app notifications."""
+"""Risk assessments, the safety plan, emergency access, views of a case, and in-app notifications."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from counsel import audit, codes
-from counsel.access import today, visible_cases
+from counsel.access import Permission, allows, today, visible_cases
 from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.safety import EmergencyAccess, Notification, Perpetrator, RiskAssessment
-from counsel.models.user import Role, User, UserRole
+from counsel.models.user import Role, SupervisionScope, User, UserRole
 
 EMERGENCY_HOURS = 12
+EMERGENCY_MARK = "emergency"
 MIN_JUSTIFICATION = 20
 LEVEL_ORDER = ("standard", "elevated", "high")
 
@@ -112,24 +113,92 @@ def request_emergency_access(actor: User, number: str, justification: str) -> Em
     db.session.add(grant)
     audit.record("emergency_access", actor=actor, case=case, detail=f"hours={EMERGENCY_HOURS}")
     for recipient in _emergency_recipients(case, actor):
+        # created_at = granted_at ties the message to its grant (see notifications_for).
         db.session.add(Notification(user_id=recipient.id, kind="emergency_access", case_number=case.number,
-                                    case_id=case.id, actor_name=actor.display_name))
+                                    case_id=case.id, actor_name=actor.display_name, created_at=now))
     return grant
 
 
 def _emergency_recipients(case: Case, actor: User) -> list[User]:
+    """The owner, and every active supervisor of the case's site: by home site or by supervision scope."""
+    scoped = select(SupervisionScope.user_id).where(SupervisionScope.site_id == case.site_id)
     supervisors = db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.SUPERVISOR.value, User.site_id == case.site_id, User.active.is_(True))
+        .where(UserRole.role == Role.SUPERVISOR.value, User.active.is_(True),
+               (User.site_id == case.site_id) | User.id.in_(scoped))
     ).all()
     people = {case.owner_id: case.owner, **{u.id: u for u in supervisors}}
     people.pop(actor.id, None)
     return list(people.values())
 
 
-def notifications_for(user: User) -> list[Notification]:
-    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
-                                   .order_by(Notification.created_at.desc()).limit(100)))
+def record_view(actor: User, case: Case, page: str) -> None:
+    """Record that she saw a page of the case, marked while she holds emergency access to it.
+
+    The mark goes on every view during a running grant, so the owner can tell what was read
+    under the emergency; the page is named, its content never.
+    """
+    marks = [page] if page else []
+    if emergency_grant(actor, case) is not None:
+        marks.append(EMERGENCY_MARK)
+    audit.record("case_viewed", actor=actor, case=case, detail=", ".join(marks))
+
+
+def is_emergency_view(action: str, detail: str | None) -> bool:
+    """Tell whether an audit event is a view made under emergency access (for the access log)."""
+    return action == "case_viewed" and EMERGENCY_MARK in (detail or "").split(", ")
+
+
+def emergency_accesses_shown_to(actor: User, case: Case) -> list[EmergencyAccess]:
+    """The emergency accesses to a case with their justifications, for its owner only.
+
+    She answers for her client and must be able to judge each intrusion; a colleague the case
+    is shared with, or the one who opened it, gets nothing here, and supervisors and admins
+    never reach a case page at all.
+    """
+    if not _owns(actor, case):
+        return []
+    return list(db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case.id)
+                                   .order_by(EmergencyAccess.granted_at.desc())))
+
+
+def _owns(user: User, case: Case) -> bool:
+    return case.owner_id == user.id and allows(user, case, Permission.READ)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification as its reader may see it.
+
+    Everyone told of an emergency access learns the case number, who, when and until when;
+    only the case's owner also gets `case_id`, the way to the justification on the case's
+    access log. Supervisors see no case content, so they never get it.
+    """
+
+    id: int
+    kind: str
+    case_number: str | None
+    actor_name: str
+    created_at: datetime
+    read_at: datetime | None
+    until: datetime | None = None
+    case_id: uuid.UUID | None = None
+
+
+def notifications_for(user: User) -> list[Message]:
+    """Her latest messages, each with what she may learn of it."""
+    items = list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                    .order_by(Notification.created_at.desc()).limit(100)))
+    case_ids = {item.case_id for item in items if item.kind == "emergency_access"}
+    grants = {(g.case_id, g.granted_at): g for g in db.session.scalars(
+        select(EmergencyAccess).where(EmergencyAccess.case_id.in_(case_ids)))} if case_ids else {}
+    messages = []
+    for item in items:
+        grant = grants.get((item.case_id, item.created_at)) if item.case_id else None
+        way = grant.case_id if grant and _owns(user, grant.case) else None
+        messages.append(Message(item.id, item.kind, item.case_number, item.actor_name, item.created_at,
+                                item.read_at, grant.expires_at if grant else None, way))
+    return messages
 
 
 def unread_count(user: User) -> int:

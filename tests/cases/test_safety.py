@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -65,11 +64,28 @@ def test_a_release_for_another_recipient_does_not_count(adviser, open_case, sign
     assert db.session.scalar(select(func.count()).select_from(Disclosure)) == 0
 
 
+def disclosures():
+    return db.session.scalar(select(func.count()).select_from(Disclosure))
+
+
+def counted(day):
+    return set(db.session.scalars(consent.statistics_case_ids(day)))
+
+
 def test_a_consent_that_expired_yesterday_no_longer_allows_it(adviser, open_case, signed_in):
-    case = open_case(adviser)
-    give(adviser, case, expires_on=today() - timedelta(days=1))
-    assert disclose(signed_in(adviser), case).status_code == 400
-    assert db.session.scalar(select(func.count()).select_from(Disclosure)) == 0
+    """Valid through its last day; on the next day the clock alone ends it: no sharing, no counting."""
+    with time_machine.travel(datetime.combine(today(), time(11, 0), tzinfo=UTC), tick=False) as clock:
+        case = open_case(adviser)
+        give(adviser, case, expires_on=today())
+        give(adviser, case, purpose="statistics", recipient="", kind=None, expires_on=today())
+        assert disclose(signed_in(adviser), case).status_code == 302
+        assert disclosures() == 1 and case.id in counted(today())
+
+        clock.shift(timedelta(days=1))
+        assert disclose(signed_in(adviser), case).status_code == 400
+        assert disclosures() == 1
+        assert case.id not in counted(today())
+        assert case.id in counted(today() - timedelta(days=1))  # the rule is the day, not the row
 
 
 def test_a_withdrawn_consent_stops_what_it_allowed(adviser, open_case, signed_in):
@@ -112,97 +128,6 @@ def test_consent_input_is_checked(adviser, open_case, signed_in):
     expired_first = {**base, "recipient": SHELTER, "expires_on": (today() - timedelta(days=1)).isoformat()}
     assert client.submit(f"/cases/{case.id}/consents", expired_first).status_code == 400
     assert consent.of_case(case) == []
-
-
-# --- conflict check ------------------------------------------------------------------------
-
-@pytest.fixture
-def perpetrator_case(adviser, open_case, signed_in):
-    case = open_case(adviser, name="Ayşe Yılmaz")
-    response = signed_in(adviser).submit(f"/cases/{case.id}/perpetrators/new", {
-        "name": "Mehmet Yılmaz", "phone": "+49 231 1234567", "address": "Mallinckrodtstraße 12, 44145 Dortmund",
-        "notes": "Geheimnotiz Falke"})
-    assert response.status_code == 302
-    return case
-
-
-def new_case(client, **fields):
-    data = {"name": "Leyla Demir", "pseudonym": "", "other_spellings": "", "date_of_birth": "", "age_band": "unknown",
-            "phone": "", "email": "", "address": "", "safe_contact": "", "children": "", "country": "",
-            "residence_status": "unknown", "perpetrator_relation": "unknown", "referral_source": "", "notes": "",
-            "languages-0-tag": "", "languages-0-mode": "native"}
-    data.update(fields)
-    return client.submit("/cases/new", data)
-
-
-@pytest.mark.parametrize("fields, what", [
-    ({"name": "MEHMET YILMAZ"}, "Der Name"),
-    ({"name": "mehmet yilmaz"}, "Der Name"),
-    ({"phone": "0231 123 45 67"}, "Die Telefonnummer"),
-    ({"phone": "0231-1234567"}, "Die Telefonnummer"),
-    ({"phone": "+49 (0)231 1234567"}, "Die Telefonnummer"),
-    ({"address": "Mallinckrodtstr. 12, 44145 Dortmund"}, "Die Adresse"),
-])
-def test_a_colleague_is_warned_before_saving_and_learns_nothing_more(perpetrator_case, colleague, signed_in,
-                                                                     fields, what):
-    client = signed_in(colleague)
-    response = new_case(client, **fields)
-    body = response.get_data(as_text=True)
-    assert response.status_code == 409
-    assert what in body and "mutmaßlich gewaltausübenden Person" in body and "Berta Beraterin" in body
-    assert perpetrator_case.number not in body and "Geheimnotiz" not in body and "Ayşe" not in body
-    if "phone" in fields:
-        assert "+49 231 1234567" not in body
-    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "case_created")) == 1
-    assert "conflict_warning" in actions()
-    saved = new_case(client, acknowledge="y", shown_matches=shown_matches(body), **fields)
-    assert saved.status_code == 302
-    acknowledged = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "conflict_acknowledged")).one()
-    assert acknowledged.case_number is not None and acknowledged.case_number != perpetrator_case.number
-
-
-def shown_matches(body):
-    return re.search(r'name="shown_matches" type="hidden" value="([0-9a-f]+)"', body).group(1)
-
-
-def test_a_tick_counts_only_for_the_warnings_that_were_shown(perpetrator_case, colleague, signed_in):
-    client = signed_in(colleague)
-    first = new_case(client, phone="0231 1234567").get_data(as_text=True)
-    assert new_case(client, acknowledge="y", shown_matches="0" * 24, phone="0231 1234567").status_code == 409
-    changed = new_case(client, acknowledge="y", shown_matches=shown_matches(first), phone="0231 1234567",
-                       address="Mallinckrodtstraße 12, 44145 Dortmund")  # a further match since the warning
-    assert changed.status_code == 409 and "Die Adresse" in changed.get_data(as_text=True)
-    assert new_case(client, acknowledge="y", shown_matches=shown_matches(changed.get_data(as_text=True)),
-                    phone="0231 1234567", address="Mallinckrodtstraße 12, 44145 Dortmund").status_code == 302
-
-
-def test_the_owner_is_told_the_case_number(perpetrator_case, adviser, signed_in):
-    body = new_case(signed_in(adviser), phone="0231 1234567").get_data(as_text=True)
-    assert perpetrator_case.number in body
-
-
-def test_no_warning_for_other_people(perpetrator_case, colleague, signed_in):
-    assert new_case(signed_in(colleague), name="Mehmet Kaya", phone="0231 7654321").status_code == 302
-
-
-def test_a_name_shared_with_a_staff_member_warns(adviser, colleague, signed_in):
-    body = new_case(signed_in(adviser), name="carla kollegin").get_data(as_text=True)
-    assert "Mitarbeiterin" in body or "Mitarbeiter" in body
-    assert "Carla Kollegin" in body
-
-
-def test_a_new_perpetrator_matching_a_client_warns(adviser, colleague, open_case, signed_in):
-    open_case(colleague, phone="0171 5550000")
-    mine = open_case(adviser)
-    client = signed_in(adviser)
-    response = client.submit(f"/cases/{mine.id}/perpetrators/new",
-                             {"name": "X", "phone": "+49 171 5550000", "address": "", "notes": ""})
-    assert response.status_code == 409 and "Klientin" in response.get_data(as_text=True)
-    assert client.submit(f"/cases/{mine.id}/perpetrators/new", {
-        "name": "X", "phone": "+49 171 5550000", "address": "", "notes": "", "acknowledge": "y",
-        "shown_matches": shown_matches(response.get_data(as_text=True))}).status_code == 302
-    assert db.session.scalars(select(AuditEvent.case_number).where(AuditEvent.action == "conflict_acknowledged")
-                              ).one() == mine.number
 
 
 # --- risk ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from counsel.crypto import (
     tokens,
     variants,
 )
+from counsel.crypto.folding import Address, parse_address, same_address
 
 VECTORS = json.loads((Path(__file__).parent.parent / "data" / "names.json").read_text(encoding="utf-8"))
 
@@ -219,3 +220,65 @@ def test_addresses_keep_house_numbers_and_umlauts_join() -> None:
     assert normalise_address("Hauptstr. 5") != normalise_address("Hauptstr. 5a")
     assert normalise_address("Mühlenweg 3") == normalise_address("Muehlenweg 3")
     assert normalise_address("Straße des 17. Juni 1") == "strdes17juni1"
+
+
+HOME = "Mallinckrodtstraße 12, 44145 Dortmund"
+
+
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [
+        ("Mallinckrodtstraße 12", Address("mallinckrodtstr12")),
+        ("Mallinckrodtstr. 12, 44145 Dortmund", Address("mallinckrodtstr12", "44145")),
+        ("44145 Dortmund, Mallinckrodtstraße 12", Address("mallinckrodtstr12", "44145")),
+        ("44145 Dortmund Mallinckrodtstrasse 12", Address("mallinckrodtstr12", "44145")),
+        ("Mallinckrodtstrasse 12 44145 Dortmund", Address("mallinckrodtstr12", "44145")),
+        ("Mallinckrodt-Str.12 ,D-44145   Dortmund", Address("mallinckrodtstr12", "44145")),
+        ("mallinckrodt str 12\n44145 dortmund", Address("mallinckrodtstr12", "44145")),
+        ("Mallinckrodtstraße12;44145 Dortmund", Address("mallinckrodtstr12", "44145")),
+        ("Mallinckrodtstraße ١٢، ٤٤١٤٥ Dortmund", Address("mallinckrodtstr12", "44145")),
+    ],
+)
+def test_every_way_of_writing_an_address_gives_one_street(raw: str, parsed: Address) -> None:
+    assert parse_address(raw) == parsed
+    assert same_address(raw, HOME) and same_address(HOME, raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mallinckrodtstraße 14, 44145 Dortmund",  # another house
+        "Mallinckrodtstraße 12a, 44145 Dortmund",
+        "Mallinckrodtstraße 12, 44147 Dortmund",  # postcodes that differ tell two streets apart
+        "Mallinckrodtstraße, 44145 Dortmund",
+        "44145 Dortmund",
+        "44145",
+        "Dortmund",
+        "12",
+        "",
+    ],
+)
+def test_other_addresses_and_bare_places_do_not_match(raw: str) -> None:
+    assert not same_address(raw, HOME) and not same_address(HOME, raw)
+
+
+def test_a_place_alone_gives_no_street_to_match() -> None:
+    assert parse_address("44145 Dortmund") == Address("", "44145")
+    assert not same_address("44145 Dortmund", "44145 Dortmund")
+    assert not same_address("Dortmund", "Dortmund")
+
+
+def test_address_decisions_as_documented() -> None:
+    assert parse_address("Straße des 17. Juni 1").street == "strdes17juni1"  # a number inside the name stays
+    assert same_address("Hauptstr. 5 a", "Hauptstraße 5a")
+    assert same_address("Hauptstr. 5, 2. OG", "Hauptstr. 5 Hinterhaus")  # floor and wing are not the house
+    assert same_address("c/o Müller, Hauptstr. 5, 44145 Dortmund", "Hauptstrasse 5")
+    assert same_address("Mühlenweg 3, Dortmund", "Muehlenweg 3, Berlin")  # cities are not compared
+    assert not same_address("60311 Frankfurt am Main Römerberg 1", "Römerberg 1")  # one-word city only
+
+
+
+@given(st.text(), st.text())
+def test_address_comparison_is_total_and_symmetric(one: str, other: str) -> None:
+    assert same_address(one, other) == same_address(other, one)
+    assert same_address(one, one) == bool(parse_address(one).street)
