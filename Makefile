@@ -25,8 +25,8 @@ counsel/translations/%/LC_MESSAGES/messages.mo: counsel/translations/%/LC_MESSAG
 
 # Extract every user-facing string and merge it into the catalogues (then translate, then `make`).
 messages: $(STAMP)
-	$(BIN)/pybabel extract --no-location --sort-by-file -F babel.cfg -k _l -o counsel/translations/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i counsel/translations/messages.pot -d counsel/translations
+	$(BIN)/pybabel extract -w 100 --no-location --sort-by-file -F babel.cfg -k _l -o counsel/translations/messages.pot .
+	$(BIN)/pybabel update -w 100 --no-fuzzy-matching -i counsel/translations/messages.pot -d counsel/translations
 
 run: install translations
 	COUNSEL_ENV=development $(BIN)/counsel keys init --if-missing
