@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from counsel.reporting.report import Report, Shown, Table
+from counsel.reporting.suppression import Status
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CORE_PROPERTIES = "docProps/core.xml"
@@ -42,6 +43,11 @@ def legend(report: Report) -> list[str]:
         str(_l("×: hidden so that no small figure can be worked out from the totals.")),
         str(_l("Only cases that consented to being counted in statistics are included.")),
     ]
+    if report.partial:
+        lines.append(str(_l("This report shows some of your sites: there, <%(k)s can also stand for 0.",
+                            k=rule.min_cell)))
+    if any(cell.status is Status.UNSUMMED for table in report.tables for _, cells in table.rows for cell in cells):
+        lines.append(str(_l("…: not summed, because a site in the sum is not shown.")))
     if rule.rounding > 1:
         lines.append(str(_l("Figures are rounded to multiples of %(base)s; totals are rounded on their own.",
                             base=rule.rounding)))

@@ -66,7 +66,7 @@ class Figures:
     site_ids: list[int]
     opened: dict[tuple[int, date], int] = field(default_factory=dict)
     closed: dict[tuple[int, date], int] = field(default_factory=dict)
-    excluded: int = 0
+    excluded: dict[int, int] = field(default_factory=dict)  # active cases per site left out: no consent
     people: dict[str, dict[tuple[int, str], int]] = field(default_factory=dict)
     activity: dict[str, dict[tuple[int, str], Activity]] = field(default_factory=dict)
 
@@ -109,7 +109,8 @@ def collect(period: Period, site_ids: Sequence[int], day: date) -> Figures:
         # to save milliseconds; and their sorts fit in memory. Both only for this transaction.
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    selected_total = active_total = 0
+    in_selection: dict[int, int] = {}
+    active: dict[int, int] = {}
     for row in db.session.execute(union_all(*parts)):
         n = int(row.n or 0)  # PostgreSQL gives the union's sums as numeric
         if row.kind == "opened":
@@ -117,16 +118,16 @@ def collect(period: Period, site_ids: Sequence[int], day: date) -> Figures:
         elif row.kind == "closed":
             figures.closed[(row.site_id, _month(row.key))] = n
         elif row.kind == "selected":
-            selected_total += n
+            in_selection[row.site_id] = n
         elif row.kind == "active":
-            active_total += n
+            active[row.site_id] = n
         elif row.kind in ACTIVITY:
             if n:
                 figures.activity.setdefault(row.kind, {})[(row.site_id, row.key)] = Activity(
                     n, int(row.people), int(row.minutes or 0))
         else:
             figures.people.setdefault(row.kind, {})[(row.site_id, row.key)] = n
-    figures.excluded = selected_total - active_total
+    figures.excluded = {site: n - active.get(site, 0) for site, n in in_selection.items()}
     return figures
 
 

@@ -25,14 +25,23 @@ class Status(enum.Enum):
     SHOWN = "shown"
     SMALL = "small"  # fewer than k people: shown as "<k"
     HIDDEN = "hidden"  # hidden so that no small figure can be worked out: shown as "×"
+    # Never made here: a sum over some of the protected columns (the sites chosen from more),
+    # left out because one of its parts is suppressed; shown as "…".
+    UNSUMMED = "unsummed"
 
 
 @dataclass(frozen=True)
 class Rule:
-    """The installation's rule: the smallest count of people shown, and the rounding base."""
+    """The installation's rule: the smallest count of people shown, and the rounding base.
+
+    `band` is the funders' stricter k when the same reader also gets the funders' report: there
+    a count this rule hides as "×" shows as "<band" or "×" again, which tells whether it lies
+    below the band, so the protection here must allow for that as well.
+    """
 
     min_cell: int
     rounding: int = 1
+    band: int | None = None
 
     def publish(self, value: int) -> int:
         """Round a shown count half up to the base; a count above zero never becomes zero."""
@@ -126,15 +135,22 @@ def _beside_small_total(grid: Grid, status: Mapping[Pos, Status], pos: Pos) -> b
     return any(status.get(total) is Status.SMALL for total in grid.lines(pos))
 
 
+def mark_bounds(grid: Grid, status: Mapping[Pos, Status], rule: Rule, pos: Pos) -> tuple[float, float]:
+    """What a suppressed cell's mark tells: "×" is at least k; "<k" is below k (for people) and
+    above zero, unless a line through it has a total shown as "<k", where zeros show as "<k" too."""
+    if status[pos] is Status.HIDDEN:
+        if rule.band and grid.counts_people:  # the funders' report shows "<band" or "×" here
+            below = grid.cells[pos].value < rule.band
+            return (rule.min_cell, rule.band - 1) if below else (rule.band, UNBOUNDED)
+        return rule.min_cell, UNBOUNDED
+    low = 0 if _beside_small_total(grid, status, pos) else 1
+    return low, rule.min_cell - 1 if grid.counts_people else UNBOUNDED
+
+
 def bounds(grid: Grid, status: Mapping[Pos, Status], rule: Rule, pos: Pos) -> tuple[float, float]:
     """The least and greatest value a reader can allow a suppressed cell, taken on its own."""
     i, j = pos
-    if status[pos] is Status.HIDDEN:
-        low: float = rule.min_cell
-        high = UNBOUNDED
-    else:
-        low = 0 if _beside_small_total(grid, status, pos) else 1
-        high = rule.min_cell - 1 if grid.counts_people else UNBOUNDED
+    low, high = mark_bounds(grid, status, rule, pos)
     if grid.total_row and not grid.additive:
         last = grid.rows
         if i < last:
@@ -210,15 +226,19 @@ def exposed(grid: Grid, status: Mapping[Pos, Status], rule: Rule) -> list[Pos]:
     return [pos for pos in sorted(network[1]) if not can_vary(grid, status, rule, pos, network)]
 
 
-def protect(grid: Grid, rule: Rule, forced: Iterable[Hashable] = ()) -> Outcome:
+def protect(grid: Grid, rule: Rule, forced: Iterable[Hashable] = (), hidden: Iterable[Pos] = ()) -> Outcome:
     """Suppress small counts, then hide further cells until no suppressed cell can be worked out.
 
-    `forced` names linked cells hidden in another table, which must be hidden here too.
+    `forced` names linked cells hidden in another table, which must be hidden here too;
+    `hidden` are cells suppressed under a milder rule, which a stricter rule must not reveal.
     """
     status = primary(grid, rule)
     forced = set(forced)
     for pos, key in grid.keys.items():
         if key in forced and status[pos] is Status.SHOWN and grid.cells[pos].value > 0:
+            status[pos] = Status.HIDDEN
+    for pos in hidden:  # a zero is only ever suppressed beside a small total, which is small here too
+        if status[pos] is Status.SHOWN and grid.cells[pos].value > 0:
             status[pos] = Status.HIDDEN
     while weak := exposed(grid, status, rule):
         choice = _complement(grid, status, rule, weak[0])

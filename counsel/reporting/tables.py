@@ -76,15 +76,21 @@ ACTIVITY_TABLES = [
     Spec("referrals", _l("Referrals made in consultations"), "referral", "consultations", multi=True,
          codes=codes.REFERRALS),
 ]
+# Every figure about cases over time is a partition of the active cases or of one of its parts,
+# so the only sums that join two tables are figures both tables show (linked, protected together).
+# "Active in a month" is not among them: it follows from these, so a reader could subtract it
+# from them; it is worked out from the published figures instead (report.active_by_month).
 TREND_TABLES = [
     Spec("trend_new", _l("New cases per month"), "new", "people", chart="lines"),
-    Spec("trend_active", _l("Active cases per month"), "active", "people", multi=True, chart="lines"),
+    Spec("trend_closed", _l("Closed cases per month"), "closed", "people", chart="lines"),
     Spec("trend_consultations", _l("Consultations per month"), "month", "consultations", chart="lines"),
     Spec("trend_hours", _l("Counselling hours per month"), "month", "hours", chart="lines"),
 ]
-OVERVIEW_CASES = Spec("cases", _l("Cases"), "cases", "people", multi=True, chart="")
+OVERVIEW_CASES = Spec("cases", _l("Cases"), "cases", "people", chart="")
+OVERVIEW_CLOSINGS = Spec("closings", _l("Cases closed and still open"), "closings", "people", chart="")
 OVERVIEW_ACTIVITY = Spec("activity", _l("Consultations and counselling hours"), "activity", "consultations",
                          chart="")
+OVERVIEW_EXCLUDED = Spec("excluded", _l("Cases left out for lack of consent"), "excluded", "people", chart="")
 
 
 @dataclass(frozen=True)
@@ -102,11 +108,14 @@ class Built:
 class Builder:
     """Turn the raw counts of one report into grids; labels in the interface language."""
 
-    def __init__(self, figures: Figures, period: Period, min_cell: int,
+    def __init__(self, figures: Figures, period: Period, group_below: int,
                  name_country: Callable[[str], str], name_language: Callable[[str], str]) -> None:
         self.figures = figures
         self.period = period
-        self.min_cell = min_cell
+        # Countries and languages rarer than this are grouped (or left out): the team's k in every
+        # report, so that the funders' tables have the very rows of the team's and cannot be set
+        # against them.
+        self.group_below = group_below
         self.sites = figures.site_ids
         self.name_country = name_country
         self.name_language = name_language
@@ -141,15 +150,28 @@ class Builder:
 
     # --- tables --------------------------------------------------------------------------------
     def overview_cases(self) -> Built:
-        period = self.period
-        rows = [
-            [_people(self.cumulative.opened_between(s, period.start, period.end)) for s in self.sites],
-            [_people(self.cumulative.closed_between(s, period.start, period.end)) for s in self.sites],
-        ]
-        total = [_people(self.active(s)) for s in self.sites]
-        grid = self._grid(OVERVIEW_CASES, rows, total, "active", ["new", "closed"])
-        return Built(OVERVIEW_CASES, grid, [str(_l("New cases")), str(_l("Closed cases"))], str(_l("Active cases")),
-                     row_keys=("new", "closed"))
+        """Active cases as those carried over from before the period and those opened in it."""
+        new = [self.cumulative.opened_between(s, self.period.start, self.period.end) for s in self.sites]
+        active = [self.active(s) for s in self.sites]
+        rows = [[_people(a - n) for a, n in zip(active, new, strict=True)], [_people(n) for n in new]]
+        grid = self._grid(OVERVIEW_CASES, rows, [_people(a) for a in active], "active", ["carried", "new"])
+        return Built(OVERVIEW_CASES, grid, [str(_l("Carried over from before the period")), str(_l("New cases"))],
+                     str(_l("Active cases")), row_keys=("carried", "new"))
+
+    def overview_closings(self) -> Built:
+        """Active cases as those closed in the period and those still open at its end."""
+        closed = [self.cumulative.closed_between(s, self.period.start, self.period.end) for s in self.sites]
+        active = [self.active(s) for s in self.sites]
+        rows = [[_people(c) for c in closed], [_people(a - c) for a, c in zip(active, closed, strict=True)]]
+        grid = self._grid(OVERVIEW_CLOSINGS, rows, [_people(a) for a in active], "active", ["closed", "still_open"])
+        return Built(OVERVIEW_CLOSINGS, grid, [str(_l("Closed cases")), str(_l("Still open at the end"))],
+                     str(_l("Active cases")), row_keys=("closed", "still_open"))
+
+    def overview_excluded(self) -> Built:
+        """Active cases of the sites that are not counted: no valid consent to statistics."""
+        rows = [[_people(self.figures.excluded.get(s, 0)) for s in self.sites]]
+        grid = self._grid(OVERVIEW_EXCLUDED, rows, None, None)
+        return Built(OVERVIEW_EXCLUDED, grid, [str(_l("Not counted"))], None, row_keys=("excluded",))
 
     def overview_activity(self) -> Built:
         counts = self.figures.activity.get("all", {})
@@ -189,20 +211,17 @@ class Builder:
         def key(month: date) -> str:
             return f"{month.year * 100 + month.month}"
 
-        if spec.source == "new":
-            rows = [[_people(self.cumulative.opened_between(s, m, m)) for s in self.sites] for m in months]
-            total, total_key = [_people(self.cumulative.opened_between(s, months[0], months[-1]))
-                                for s in self.sites], "new"
-        elif spec.source == "active":
-            rows = [[_people(self.cumulative.active(s, m, m)) for s in self.sites] for m in months]
-            total, total_key = [_people(self.active(s)) for s in self.sites], "active"
+        if spec.source in ("new", "closed"):
+            between = self.cumulative.opened_between if spec.source == "new" else self.cumulative.closed_between
+            rows = [[_people(between(s, m, m)) for s in self.sites] for m in months]
+            total, total_key = [_people(between(s, months[0], months[-1])) for s in self.sites], spec.source
         else:
             everything = self.figures.activity.get("all", {})
             pick = _consultations if spec.unit == "consultations" else _minutes
             rows = [[pick(source.get((s, key(m)), Activity())) for s in self.sites] for m in months]
             total = [pick(everything.get((s, ""), Activity())) for s in self.sites]
             total_key = "consultations" if spec.unit == "consultations" else "minutes"
-        label = str(_l("Active in the period")) if spec.multi else str(_l("Total"))
+        label = str(_l("Total"))
         hours = frozenset(range(len(months) + 1)) if spec.unit == "hours" else frozenset()
         return Built(spec, self._grid(spec, rows, total, total_key), [month_label(m) for m in months], label, hours,
                      tuple(f"{m:%Y-%m}" for m in months))
@@ -221,7 +240,7 @@ class Builder:
         else:
             name = self.name_country if spec.source == "country" else self.name_language
             present = sorted((k for k in totals if k), key=lambda k: (-totals[k], k))
-            shown = [k for k in present if totals[k] >= self.min_cell]
+            shown = [k for k in present if totals[k] >= self.group_below]
             grouped = set(present) - set(shown)
             rows = [(k, name(k)) for k in shown]
             if grouped and not spec.multi:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, or_, select
@@ -40,12 +41,13 @@ class ConsentInput:
     recipient: str = ""
 
 
-def valid_clause(day: date) -> ColumnElement[bool]:
-    """SQL condition of a consent that is valid on a day (the same rule as Consent.valid_on)."""
+def valid_clause(day: date, consents: Any = Consent) -> ColumnElement[bool]:
+    """SQL condition of a consent that is valid on a day (the same rule as Consent.valid_on), over
+    Consent or any table with its given_on, expires_on and withdrawn_on (the statistics' copy)."""
     return and_(
-        Consent.given_on <= day,
-        or_(Consent.expires_on.is_(None), Consent.expires_on >= day),
-        or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > day),
+        consents.given_on <= day,
+        or_(consents.expires_on.is_(None), consents.expires_on >= day),
+        or_(consents.withdrawn_on.is_(None), consents.withdrawn_on > day),
     )
 
 
