@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from checked settings: extensions, vault, sessions, security, blueprints."""
     # Imported here so that `import counsel.crypto` or `counsel.settings` stays free of Flask.
     from counsel import errors, extensions, i18n, security, templating
+    from counsel.reporting import facts  # noqa: F401 - keeps the statistics' copy current on every flush
     from counsel.sessions import ServerSessionInterface
     from counsel.vault import Vault, load_keyring
 

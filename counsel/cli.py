@@ -17,6 +17,7 @@ from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User
+from counsel.reporting import facts
 from counsel.services import accounts
 from counsel.services import demo as demo_service
 from counsel.services import keys as key_service
@@ -279,6 +280,22 @@ def audit_checkpoint() -> None:
     path = _settings().checkpoint_path
     seq, mac = audit.write_checkpoint(path)
     click.echo(f"Checkpoint at event {seq} written to {path}.")
+
+
+# --- statistics -----------------------------------------------------------------------------
+
+@cli.group("statistics")
+def statistics_group() -> None:
+    """The copy of the cases that anonymised statistics read."""
+
+
+@statistics_group.command("rebuild")
+def statistics_rebuild() -> None:
+    """Make the copy anew from the cases (after restoring a backup or editing rows by hand)."""
+    copied = facts.rebuild(db.session.connection())
+    audit.record("statistics_rebuilt", actor_name=CLI_ACTOR, detail=f"cases={copied}")
+    db.session.commit()
+    click.echo(f"Statistics copy rebuilt: {copied} cases.")
 
 
 # --- demo -----------------------------------------------------------------------------------

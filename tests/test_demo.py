@@ -12,7 +12,8 @@ from counsel.models.case import Case
 from counsel.models.consultation import Consultation
 from counsel.models.safety import Perpetrator
 from counsel.models.user import User
-from counsel.services import cases, conflicts, consent
+from counsel.reporting import facts
+from counsel.services import cases, conflicts
 from counsel.services.cases import CaseInput
 
 
@@ -30,7 +31,7 @@ def test_seeded_cases_open_search_and_number_like_real_ones(app, new_client):
     assert case in cases.find_by_name(owner, case.name.upper()).visible
     fresh = cases.open_case(owner, CaseInput(name="Neue Klientin"))
     assert db.session.scalar(select(func.count()).where(Case.number == fresh.number)) == 1
-    assert db.session.scalar(select(func.count()).select_from(consent.statistics_case_ids(today()).subquery())) > 20
+    assert db.session.scalar(select(func.count()).select_from(facts.counted_cases(today()).subquery())) > 20
     perpetrator = db.session.scalars(select(Perpetrator)).first()
     found = conflicts.check(owner, conflicts.Contact(phone=perpetrator.phone), "perpetrator")
     assert [m.field for m in found] == ["phone"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -70,3 +72,56 @@ def test_revisions_have_descriptive_names():
     for path in (PROJECT_ROOT / "migrations" / "versions").glob("*.py"):
         slug = path.stem.split("_", 2)[-1]
         assert len(slug) > 10, path.name
+
+
+def test_the_statistics_copy_is_made_of_the_cases_already_there(empty_app, owner_rows):
+    """Upgrading a database with cases in it copies them as the app itself would."""
+    from counsel.reporting import facts
+    from tests.reports.test_facts import snapshot
+
+    upgrade(revision="fdaef5682f98")
+    owner_rows()
+    upgrade()
+    migrated = snapshot()
+    assert len(migrated["facts"]) == 1 and migrated["spans"] and migrated["risks"]
+    assert {(row[1], row[2]) for row in migrated["activity"]} == {
+        ("month", date(2026, 2, 1)), ("quarter", date(2026, 1, 1)), ("year", date(2026, 1, 1))}
+    facts.rebuild(db.session.connection())
+    assert snapshot() == migrated
+    db.session.rollback()
+
+
+@pytest.fixture
+def owner_rows():
+    """Rows of one case as the schema before the copy holds them, written in plain SQL."""
+
+    def write() -> None:
+        ids = {name: uuid.uuid4() for name in ("user", "case", "visit", "consent", "risk")}
+        hexes = {name: value if ON_POSTGRES else value.hex for name, value in ids.items()}
+        statements = [
+            ("INSERT INTO sites (code, name, active) VALUES ('DO', 'Dortmund', :yes)", {}),
+            ("INSERT INTO users (id, username, display_name, password_hash, site_id, active, must_change_password, "
+             "password_changed_at, totp_enabled, created_at, locale) "
+             "SELECT :user, 'berta', 'Berta', 'x', id, :yes, :no, :now, :no, :now, 'de' FROM sites", {}),
+            ("INSERT INTO cases (id, number, site_id, owner_id, status, opened_month, age_band, country, "
+             "residence_status, perpetrator_relation, created_at, updated_at, version) SELECT :case, 'DO-2026-0001', "
+             "id, :user, 'open', '2026-01-01', '27_35', 'SY', 'asylum_procedure', 'partner', :now, :now, 1 "
+             "FROM sites", {}),
+            ("INSERT INTO case_languages (case_id, tag, mode, preferred, position) "
+             "VALUES (:case, 'ar', 'native', :yes, 0)", {}),
+            ("INSERT INTO case_violence_forms (case_id, form) VALUES (:case, 'fgm')", {}),
+            ("INSERT INTO consultations (id, case_id, author_id, held_on, minutes, channel, interpreting, "
+             "pledge_on_file, created_at, updated_at, version) VALUES (:visit, :case, :user, '2026-02-10', 45, "
+             "'phone', 'family', :no, :now, :now, 1)", {}),
+            ("INSERT INTO consultation_topics (consultation_id, topic, case_id, held_on) "
+             "VALUES (:visit, 'housing', :case, '2026-02-10')", {}),
+            ("INSERT INTO consents (id, case_id, purpose, given_on, given_how, form_version, recorded_by_id, "
+             "created_at) VALUES (:consent, :case, 'statistics', '2026-01-05', 'written', 'v1', :user, :now)", {}),
+            ("INSERT INTO risk_assessments (id, case_id, assessed_on, level, review_on, assessed_by_id, created_at) "
+             "VALUES (:risk, :case, '2026-01-05', 'high', '2026-02-05', :user, :now)", {}),
+        ]
+        with db.engine.begin() as conn:
+            for sql, extra in statements:
+                conn.execute(text(sql), {**hexes, "yes": True, "no": False, "now": datetime(2026, 2, 10, 12), **extra})
+
+    return write

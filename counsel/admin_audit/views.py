@@ -78,6 +78,7 @@ ACTION_LABELS: dict[str, Any] = {
     "emergency_access": _l("Emergency access opened"),
     "emergency_access_refused": _l("Emergency access refused"),
     "demo_seeded": _l("Demo data created"),
+    "statistics_rebuilt": _l("Statistics copy rebuilt"),
     "consultation_added": _l("Consultation recorded"),
     "consultation_edited": _l("Consultation changed"),
     "keys_rotated": _l("Master key rotated"),

@@ -14,6 +14,7 @@ from counsel.models.safety import (
     RiskAssessment,
 )
 from counsel.models.site import Site
+from counsel.models.statistics import CaseFacts, ConsentSpan, FactLanguage, FactRisk, activity
 from counsel.models.user import (
     LoginThrottle,
     RecoveryCode,
@@ -27,6 +28,11 @@ from counsel.models.web_session import WebSession
 
 __all__ = [
     "AuditEvent",
+    "CaseFacts",
+    "ConsentSpan",
+    "FactLanguage",
+    "FactRisk",
+    "activity",
     "AuditHead",
     "Case",
     "CaseCounter",

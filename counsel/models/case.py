@@ -16,7 +16,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -39,8 +38,6 @@ class Case(EncryptedRecord, Base):
     """The client's record; its id is a random UUID, its number human (DO-2026-0042)."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_statistics", "opened_month", "site_id", "closed_month", "id", "age_band",
-                            "country", "residence_status", "perpetrator_relation", "referral_source"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     number: Mapped[str] = mapped_column(String(24), unique=True)

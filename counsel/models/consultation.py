@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -20,8 +20,6 @@ class Consultation(EncryptedRecord, Base):
     """One consultation; encrypted under its case's data key."""
 
     __tablename__ = "consultations"
-    __table_args__ = (Index("ix_consultations_statistics", "held_on", "case_id", "channel", "interpreting", "minutes",
-                            "id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -64,41 +62,27 @@ class Consultation(EncryptedRecord, Base):
     def set_topics(self, topics: set[str]) -> None:
         self.topic_rows = [row for row in self.topic_rows if row.topic in topics]
         self.topic_rows.extend(ConsultationTopic(topic=t) for t in sorted(topics - self.topics))
-        self._copy_to_codes()
 
     def set_referrals(self, referrals: set[str]) -> None:
         self.referral_rows = [row for row in self.referral_rows if row.referral in referrals]
         self.referral_rows.extend(ConsultationReferral(referral=r) for r in sorted(referrals - self.referrals))
-        self._copy_to_codes()
-
-    def _copy_to_codes(self) -> None:
-        """Keep case and day on each topic and referral row, so statistics need no join to count them."""
-        rows: list[ConsultationTopic | ConsultationReferral] = [*self.topic_rows, *self.referral_rows]
-        for row in rows:
-            row.case_id, row.held_on = self.case_id, self.held_on
 
 
 class ConsultationTopic(Base):
-    """A topic of a consultation; carries the consultation's case and day (copies) for fast statistics."""
+    """A topic of a consultation."""
 
     __tablename__ = "consultation_topics"
-    __table_args__ = (Index("ix_consultation_topics_statistics", "held_on", "case_id", "topic"),)
 
     consultation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"),
                                                        primary_key=True)
     topic: Mapped[str] = mapped_column(String(16), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    held_on: Mapped[date] = mapped_column(Date)
 
 
 class ConsultationReferral(Base):
-    """A referral made in a consultation; carries its case and day (copies) like topics do."""
+    """A referral made in a consultation."""
 
     __tablename__ = "consultation_referrals"
-    __table_args__ = (Index("ix_consultation_referrals_statistics", "held_on", "case_id", "referral"),)
 
     consultation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"),
                                                        primary_key=True)
     referral: Mapped[str] = mapped_column(String(24), primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    held_on: Mapped[date] = mapped_column(Date)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -25,8 +25,6 @@ class Consent(EncryptedRecord, Base):
     """One consent for one purpose: valid from the day given until it expires or is withdrawn."""
 
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_statistics", "purpose", "case_id", "given_on", "expires_on",
-                            "withdrawn_on"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from counsel import audit, codes
 from counsel.access import today
@@ -49,11 +49,6 @@ def valid_clause(day: date, consents: Any = Consent) -> ColumnElement[bool]:
         or_(consents.expires_on.is_(None), consents.expires_on >= day),
         or_(consents.withdrawn_on.is_(None), consents.withdrawn_on > day),
     )
-
-
-def statistics_case_ids(day: date) -> Select[tuple[uuid.UUID]]:
-    """Cases whose consent to be counted in anonymised statistics is valid on the day."""
-    return select(Consent.case_id).where(Consent.purpose == "statistics", valid_clause(day)).distinct()
 
 
 def of_case(case: Case) -> list[Consent]:

@@ -27,6 +27,7 @@ from counsel.models.data_key import DataKey
 from counsel.models.safety import Consent, ContactIndex, Perpetrator, RiskAssessment
 from counsel.models.site import Site
 from counsel.models.user import Role, User
+from counsel.reporting import facts
 from counsel.services import accounts
 from counsel.services.cases import NAME_FIELD, age_band
 from counsel.services.conflicts import Contact, values_of
@@ -160,10 +161,12 @@ class _Rows:
         self.tables.setdefault(model, []).append(values)
 
     def write(self) -> None:
+        """Insert the batch, then the statistics' copy of its cases (bulk inserts pass no ORM hook)."""
         for model in (DataKey, Case, CaseLanguage, CaseViolenceForm, CaseNameIndex, Consultation,
                       ConsultationTopic, ConsultationReferral, Consent, RiskAssessment, Perpetrator, ContactIndex):
             if rows := self.tables.get(model):
                 db.session.execute(insert(cast(Table, model.__table__)), rows)
+        facts.refresh(db.session.connection(), [row["id"] for row in self.tables.get(Case, [])])
 
 
 def _months_back(today: date, months: int) -> date:
@@ -227,10 +230,9 @@ def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner:
                  created_at=utcnow(), updated_at=utcnow(), version=1,
                  notes=seal("consultations", consultation_id, "notes", rng.choice(NOTES)))
         for topic in rng.sample(list(codes.TOPICS), rng.randint(1, 3)):
-            rows.add(ConsultationTopic, consultation_id=consultation_id, topic=topic, case_id=case_id, held_on=held)
+            rows.add(ConsultationTopic, consultation_id=consultation_id, topic=topic)
         for referral in rng.sample(list(codes.REFERRALS), rng.choice([0, 0, 1, 1, 2])):
-            rows.add(ConsultationReferral, consultation_id=consultation_id, referral=referral, case_id=case_id,
-                     held_on=held)
+            rows.add(ConsultationReferral, consultation_id=consultation_id, referral=referral)
     return count
 
 

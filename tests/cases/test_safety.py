@@ -14,6 +14,7 @@ from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.safety import Disclosure, EmergencyAccess, Notification, RiskAssessment
 from counsel.models.user import Role
+from counsel.reporting import facts
 from counsel.services import consent, safety
 from counsel.services.consent import ConsentInput
 
@@ -69,7 +70,7 @@ def disclosures():
 
 
 def counted(day):
-    return set(db.session.scalars(consent.statistics_case_ids(day)))
+    return set(db.session.scalars(facts.counted_cases(day)))
 
 
 def test_a_consent_that_expired_yesterday_no_longer_allows_it(adviser, open_case, signed_in):
@@ -102,11 +103,11 @@ def test_a_withdrawn_statistics_consent_takes_the_case_out_of_the_statistics(adv
     case, other = open_case(adviser), open_case(adviser)
     given = give(adviser, case, purpose="statistics", recipient="", kind=None)
     give(adviser, other, purpose="statistics", recipient="", kind=None)
-    counted = set(db.session.scalars(consent.statistics_case_ids(today())))
+    counted = set(db.session.scalars(facts.counted_cases(today())))
     assert counted == {case.id, other.id}
     consent.withdraw(adviser, case, given)
     db.session.commit()
-    assert set(db.session.scalars(consent.statistics_case_ids(today()))) == {other.id}
+    assert set(db.session.scalars(facts.counted_cases(today()))) == {other.id}
 
 
 def test_a_case_without_processing_consent_shows_a_warning(adviser, open_case, signed_in):

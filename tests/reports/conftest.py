@@ -16,6 +16,7 @@ from counsel.models.consultation import Consultation, ConsultationReferral, Cons
 from counsel.models.safety import Consent, RiskAssessment
 from counsel.models.site import Site
 from counsel.models.user import Role, User
+from counsel.reporting import facts
 
 
 @pytest.fixture
@@ -102,14 +103,14 @@ def lay_down(owner: User, fakes: list[Fake]) -> list[uuid.UUID]:
             add(Consultation, id=visit_id, case_id=case_id, author_id=owner.id, held_on=visit.held_on,
                 minutes=visit.minutes, channel=visit.channel, interpreting=visit.interpreting, version=1)
             for topic in visit.topics:
-                add(ConsultationTopic, consultation_id=visit_id, topic=topic, case_id=case_id, held_on=visit.held_on)
+                add(ConsultationTopic, consultation_id=visit_id, topic=topic)
             for referral in visit.referrals:
-                add(ConsultationReferral, consultation_id=visit_id, referral=referral, case_id=case_id,
-                    held_on=visit.held_on)
+                add(ConsultationReferral, consultation_id=visit_id, referral=referral)
     for model in (Case, Consent, CaseLanguage, CaseViolenceForm, RiskAssessment, Consultation, ConsultationTopic,
                   ConsultationReferral):
         if rows := tables.get(model):
             db.session.execute(insert(model.__table__), rows)
+    facts.refresh(db.session.connection(), ids)  # bulk inserts pass no ORM hook
     db.session.commit()
     return ids
 
@@ -118,4 +119,5 @@ def clear_cases() -> None:
     for model in (ConsultationReferral, ConsultationTopic, Consultation, RiskAssessment, CaseViolenceForm,
                   CaseLanguage, Consent, Case):
         db.session.execute(delete(model))
+    facts.rebuild(db.session.connection())  # no case left: the statistics' copy empties too
     db.session.commit()

@@ -15,7 +15,7 @@ from counsel.models.case import Case, CaseLanguage, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.safety import Consent, RiskAssessment
 from counsel.models.site import Site
-from counsel.reporting import periods
+from counsel.reporting import facts, periods
 from counsel.reporting.periods import Period
 from counsel.reporting.report import Report, SiteRef, make
 from counsel.reporting.suppression import Rule, Status
@@ -42,6 +42,7 @@ def seeded(app, settings):
                                   level=level, review_on=row.opened_month, assessed_by_id=row.owner_id))
     db.session.execute(insert(Consent.__table__), consents)
     db.session.execute(insert(RiskAssessment.__table__), risks)
+    facts.refresh(db.session.connection(), [row.id for row in rows])  # bulk inserts pass no ORM hook
     db.session.commit()
 
 
