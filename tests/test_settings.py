@@ -9,8 +9,8 @@ import time_machine
 
 from counsel import create_app
 from counsel.access import today
-from counsel.models.safety import Consent
 from counsel.crypto import KeyRingError
+from counsel.models.safety import Consent
 from counsel.settings import SettingsError, load
 
 STRONG = "k" * 48

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 from typing import Any
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -23,6 +23,7 @@ from counsel.reporting.suppression import Status
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CORE_PROPERTIES = "docProps/core.xml"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 TIMESTAMP = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
 
 
@@ -122,12 +123,13 @@ def to_xlsx(report: Report) -> bytes:
 
 
 def _without_timestamps(xlsx: bytes) -> bytes:
-    """Drop the file's creation and change times: no day leaves the service, not even the export's."""
+    """Drop the file's creation and change times, and the zip entries' own: no day leaves the
+    service, not even the export's."""
     buffer = io.BytesIO()
     with ZipFile(io.BytesIO(xlsx)) as source, ZipFile(buffer, "w", ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == CORE_PROPERTIES:
                 data = TIMESTAMP.sub(b"", data)
-            target.writestr(item.filename, data)
+            target.writestr(ZipInfo(item.filename, date_time=ZIP_EPOCH), data, compress_type=ZIP_DEFLATED)
     return buffer.getvalue()

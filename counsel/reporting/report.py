@@ -194,8 +194,8 @@ def _number(value: int, rule: Rule, hours: bool, locale: str) -> Shown:
     if not hours:
         number = rule.publish(value)
         return Shown(format_decimal(number, locale=locale), number)
-    if rule.rounding > 1:
-        whole = rule.publish(round(value / 60))
+    if rule.rounding > 1:  # whole hours, rounded like counts: some counselling never rounds to none
+        whole = rule.publish(max(1, round(value / 60)) if value > 0 else 0)
         return Shown(format_decimal(whole, locale=locale), whole)
     exact = round(value / 60, 1)
     return Shown(format_decimal(exact, "#,##0.0", locale=locale), exact)

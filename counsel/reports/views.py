@@ -94,6 +94,9 @@ def _form(sites: list[Site]) -> ReportForm:
 def _selection(form: ReportForm, sites: list[Site], default_audience: str = "team") -> Selection | None:
     """Read the chosen period and sites; refuse sites she does not supervise outright."""
     if not form.validate():
+        for field in (form.start, form.end):
+            if field.errors:  # not a month: never echo it (it may be a day, finer than statistics go)
+                field.data, field.raw_data = None, []
         return None
     allowed = {site.id: site for site in sites}
     wanted = set(form.sites.data or [])

@@ -9,7 +9,7 @@ import pytest
 
 from counsel.reporting import charts, exports
 from counsel.reporting.periods import quarter
-from counsel.reporting.report import Report, Shown, SiteRef, Table, _with_share
+from counsel.reporting.report import Report, Shown, SiteRef, Table, _averages, _number, _with_share
 from counsel.reporting.suppression import Cell, Grid, Rule, Status, primary, protect
 from counsel.reporting.tables import CASE_TABLES, DimensionError, check_dimensions
 from counsel.settings import PROJECT_ROOT
@@ -91,3 +91,23 @@ def test_exports_defuse_formulas():
 
 def test_a_period_never_reaches_below_a_month():
     assert quarter(2025, 2).token == "2025-Q2" and date(2025, 4, 1) in quarter(2025, 2).months
+
+
+def test_funder_hours_never_round_a_counselling_to_none():
+    assert _number(12, Rule(10, 5), hours=True, locale="de").number == 5  # 12 minutes: one hour, to base 5
+    assert _number(0, Rule(10, 5), hours=True, locale="de").number == 0
+    assert _number(150, Rule(5), hours=True, locale="en").text == "2.5"
+
+
+def test_averages_only_over_a_published_base_of_ten():
+    def table(table_id: str, rows: list[list[Shown]], total: list[Shown] | None = None) -> Table:
+        return Table(table_id, "", "people", False, ["DO"], [(str(n), cells) for n, cells in enumerate(rows)],
+                     ("", total) if total else None, "")
+
+    cases = table("cases", [[Shown("2", 2)], [Shown("7", 7)]], total=[Shown("9", 9)])
+    activity = table("activity", [[Shown("40", 40)], [Shown("30,0", 30.0)]])
+    small = _averages([cases, activity], ["DO"], "de")
+    assert small is not None and small.rows[0][1][0].number is None  # 9 active cases: no average
+    assert small.rows[1][1][0].number == 45.0  # 40 consultations: 45 minutes each
+    cases = table("cases", [[Shown("3", 3)], [Shown("7", 7)]], total=[Shown("10", 10)])
+    assert _averages([cases, activity], ["DO"], "de").rows[0][1][0].number == 4.0

@@ -50,7 +50,9 @@ def secrets_of(made, owner) -> list[str]:
     found = [owner.display_name, owner.username]
     for case in made:
         found += [case.number, case.name, case.pseudonym, case.other_spellings, case.phone, case.email, case.address,
-                  case.safe_contact, case.children, case.notes, str(case.id)]
+                  case.safe_contact, case.children, case.notes, str(case.id), case.id.hex]
+        for visit in consultations.of_case(case):
+            found += [visit.notes, visit.interpreter, str(visit.id), visit.id.hex]
     return [value for value in found if value]
 
 
@@ -70,6 +72,7 @@ def everything_a_supervisor_can_fetch(browser) -> dict[str, str]:
         data = browser.get(f"/reports/export.xlsx?period={month}&audience={audience}").get_data()
         with zipfile.ZipFile(io.BytesIO(data)) as book:
             pages[f"xlsx {audience}"] = " ".join(book.read(name).decode() for name in book.namelist())
+            assert {entry.date_time for entry in book.infolist()} == {(1980, 1, 1, 0, 0, 0)}  # not the day of export
     return pages
 
 
@@ -85,8 +88,11 @@ def test_no_path_export_or_error_shows_a_person(recorded, owner, supervisor, sig
             assert not pattern.search(text), (path, pattern.search(text))
 
 
-def test_the_error_for_a_bad_period_does_not_repeat_the_input(supervisor, signed_in):
+@pytest.mark.parametrize("query", ["period=2026-02-14", "period=run&start=2026-02-14&end=2026-03",
+                                   "period=run&start=2026-01&end=2026-03-31"])
+def test_the_error_for_a_bad_period_does_not_repeat_the_input(supervisor, signed_in, query):
     browser = signed_in(supervisor)
-    response = browser.get("/reports/?period=2026-02-14")
+    response = browser.get(f"/reports/?{query}")
     assert response.status_code == 400
-    assert "2026-02-14" not in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "2026-02-14" not in html and "2026-03-31" not in html
