@@ -12,10 +12,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from counsel.extensions import db
+from counsel.models.statistics import activity
 from counsel.settings import PROJECT_ROOT
 from tests.conftest import ON_POSTGRES, POSTGRES_URL, SERVER_URL, make_settings, running
 
@@ -75,7 +76,8 @@ def test_revisions_have_descriptive_names():
 
 
 def test_the_statistics_copy_is_made_of_the_cases_already_there(empty_app, owner_rows):
-    """Upgrading a database with cases in it copies them as the app itself would."""
+    """Upgrading a database with cases in it copies them as the app itself would (through every
+    later change to the copy: risk spans, empty counts)."""
     from counsel.reporting import facts
     from tests.reports.test_facts import snapshot
 
@@ -83,12 +85,25 @@ def test_the_statistics_copy_is_made_of_the_cases_already_there(empty_app, owner
     owner_rows()
     upgrade()
     migrated = snapshot()
-    assert len(migrated["facts"]) == 1 and migrated["spans"] and migrated["risks"]
+    assert len(migrated["facts"]) == 1 and migrated["spans"]
+    assert [row[1:] for row in migrated["risks"]] == [  # each assessment counts until the next one's day
+        (date(2026, 1, 5), date(2026, 1, 5), "high"), (date(2026, 1, 5), date(2026, 3, 2), "elevated"),
+        (date(2026, 3, 2), None, "standard")]
     assert {(row[1], row[2]) for row in migrated["activity"]} == {
         ("month", date(2026, 2, 1)), ("quarter", date(2026, 1, 1)), ("year", date(2026, 1, 1))}
+    counts = db.session.execute(select(activity.c.channel_phone, activity.c.channel_video)).all()
+    assert set(counts) == {(1, None)}  # a code nobody had is empty, not 0
+    if not ON_POSTGRES:  # SQLite keeps the rows in key order, also after the columns changed
+        ddl = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'activity'"))
+        assert "WITHOUT ROWID" in ddl.upper()
     facts.rebuild(db.session.connection())
     assert snapshot() == migrated
     db.session.rollback()
+
+
+# Two assessments on one day (the later one recorded later counts), then a third.
+RISKS = [("2026-01-05", "high", datetime(2026, 1, 5, 9)), ("2026-01-05", "elevated", datetime(2026, 1, 5, 15)),
+         ("2026-03-02", "standard", datetime(2026, 3, 2, 10))]
 
 
 @pytest.fixture
@@ -96,7 +111,7 @@ def owner_rows():
     """Rows of one case as the schema before the copy holds them, written in plain SQL."""
 
     def write() -> None:
-        ids = {name: uuid.uuid4() for name in ("user", "case", "visit", "consent", "risk")}
+        ids = {name: uuid.uuid4() for name in ("user", "case", "visit", "consent")}
         hexes = {name: value if ON_POSTGRES else value.hex for name, value in ids.items()}
         statements = [
             ("INSERT INTO sites (code, name, active) VALUES ('DO', 'Dortmund', :yes)", {}),
@@ -117,8 +132,10 @@ def owner_rows():
              "VALUES (:visit, 'housing', :case, '2026-02-10')", {}),
             ("INSERT INTO consents (id, case_id, purpose, given_on, given_how, form_version, recorded_by_id, "
              "created_at) VALUES (:consent, :case, 'statistics', '2026-01-05', 'written', 'v1', :user, :now)", {}),
-            ("INSERT INTO risk_assessments (id, case_id, assessed_on, level, review_on, assessed_by_id, created_at) "
-             "VALUES (:risk, :case, '2026-01-05', 'high', '2026-02-05', :user, :now)", {}),
+            *(("INSERT INTO risk_assessments (id, case_id, assessed_on, level, review_on, assessed_by_id, created_at) "
+               "VALUES (:risk, :case, :day, :level, '2026-04-01', :user, :at)",
+               {"risk": uuid.uuid4() if ON_POSTGRES else uuid.uuid4().hex, "day": day, "level": level, "at": at})
+              for day, level, at in RISKS),
         ]
         with db.engine.begin() as conn:
             for sql, extra in statements:

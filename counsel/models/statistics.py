@@ -11,9 +11,9 @@ already hold in plaintext (docs/data-inventory.md).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counsel import codes
@@ -37,7 +37,7 @@ class CaseFacts(Base):
     """A case as the statistics see it: site, months and codes; forms of violence as bits."""
 
     __tablename__ = "case_facts"
-    __table_args__ = (Index("ix_case_facts_opened", "opened_month", "site_id"),)
+    __table_args__ = (Index("ix_case_facts_opened", "opened_month", "site_id", "closed_month"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
@@ -78,15 +78,19 @@ class FactLanguage(Base):
 
 
 class FactRisk(Base):
-    """A risk assessment's day and level (the latest up to a report's end counts)."""
+    """A risk assessment's level and the days it is the latest: from its own to the next one's.
+
+    The latest assessment up to a report's end is then the one row with assessed_on <= end <
+    next_on (or no next_on): a plain join, no search for the greatest day per person.
+    """
 
     __tablename__ = "fact_risks"
-    __table_args__ = (Index("ix_fact_risks_latest", "fact_id", "assessed_on", "created_at"),)
+    __table_args__ = (Index("ix_fact_risks_span", "fact_id", "assessed_on", "next_on", "level"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fact_id: Mapped[int] = mapped_column(ForeignKey("case_facts.id", ondelete="CASCADE"))
     assessed_on: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    next_on: Mapped[date | None] = mapped_column(Date)  # the next assessment's day; the same day if made later that day
     level: Mapped[str] = mapped_column(String(10))
 
 
@@ -102,8 +106,8 @@ activity = Table(
     Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
     Column("consultations", Integer, nullable=False),
     Column("minutes", Integer, nullable=False),
-    *(Column(code_column(kind, code), Integer, nullable=False, default=0)
-      for kind, values in ACTIVITY_CODES.items() for code in values),
+    # NULL where none had the code (not 0): a report counts the people who had it with COUNT(column).
+    *(Column(code_column(kind, code), Integer) for kind, values in ACTIVITY_CODES.items() for code in values),
     Index("ix_activity_fact", "fact_id"),
     sqlite_with_rowid=False,  # SQLite keeps the rows in key order: a period's rows lie together
 )

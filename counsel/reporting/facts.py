@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -117,10 +117,22 @@ def _copy_children(connection: Connection, case_ids: list[uuid.UUID]) -> None:
         .join(facts, facts.c.case_id == Consent.case_id).where(Consent.purpose == "statistics")))
     connection.execute(insert(FactLanguage).from_select(
         ["fact_id", "tag"], select(facts.c.id, CaseLanguage.tag).join(facts, facts.c.case_id == CaseLanguage.case_id)))
-    connection.execute(insert(FactRisk).from_select(
-        ["fact_id", "assessed_on", "created_at", "level"],
-        select(facts.c.id, RiskAssessment.assessed_on, RiskAssessment.created_at, RiskAssessment.level)
-        .join(facts, facts.c.case_id == RiskAssessment.case_id)))
+    assessments = connection.execute(
+        select(facts.c.id, RiskAssessment.assessed_on, RiskAssessment.level)
+        .join(facts, facts.c.case_id == RiskAssessment.case_id)
+        .order_by(facts.c.id, RiskAssessment.assessed_on, RiskAssessment.created_at, RiskAssessment.id)).all()
+    if rows := risk_spans(assessments):
+        connection.execute(insert(FactRisk), rows)
+
+
+def risk_spans(assessments: Sequence[Any]) -> list[dict[str, Any]]:
+    """Give each assessment (fact, day, level; in order) the day of the next one of its case."""
+    rows: list[dict[str, Any]] = []
+    for n, (fact_id, assessed_on, level) in enumerate(assessments):
+        following = assessments[n + 1] if n + 1 < len(assessments) else None
+        next_on = following[1] if following is not None and following[0] == fact_id else None
+        rows.append({"fact_id": fact_id, "assessed_on": assessed_on, "next_on": next_on, "level": level})
+    return rows
 
 
 def period_starts(day: date) -> Iterator[tuple[str, date]]:
@@ -157,14 +169,14 @@ def _sum_activity(connection: Connection, case_ids: list[uuid.UUID]) -> None:
             row["minutes"] += visit.minutes
             for mark in marks:
                 if mark in row:  # a code no longer in the code tables is not counted
-                    row[mark] += 1
+                    row[mark] = (row[mark] or 0) + 1
     connection.execute(insert(activity), list(sums.values()))
 
 
 def _empty(grain: str, start: date, fact_id: int, site_id: int) -> dict[str, Any]:
     row: dict[str, Any] = {"grain": grain, "start": start, "fact_id": fact_id, "site_id": site_id,
                            "consultations": 0, "minutes": 0}
-    row.update({code_column(kind, code): 0 for kind, values in ACTIVITY_CODES.items() for code in values})
+    row.update({code_column(kind, code): None for kind, values in ACTIVITY_CODES.items() for code in values})
     return row
 
 

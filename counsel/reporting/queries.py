@@ -5,10 +5,11 @@ integer key, and its consultations already summed per month, quarter and year wi
 code (kept current by counsel.reporting.facts). Never a name, a number or a row of ciphertext,
 and only cases whose statistics consent is valid on the day the report is made.
 
-Two statements. The first gathers the counted cases once (a common table expression) and
-groups them several ways in one UNION ALL; the second sums the consultations of the period per
-site, one column per code, from one row per person: the quarter's or year's row where the
-period is one, else the months' rows summed per person first. Python sees grouped rows only.
+One statement: the counted cases are gathered once (a common table expression) and grouped
+several ways in one UNION ALL; their consultations of the period are summed per site, a column
+per code, from one row per person (the quarter's or year's row where the period is one, else
+the months' rows summed per person first), and each column pair becomes a row of the union.
+Python sees grouped rows only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, String, and_, case, cast, func, literal, or_, select, text, union_all
+from sqlalchemy import CTE, ColumnElement, Select, String, and_, cast, func, literal, or_, select, text, union_all
 
 from counsel import codes
 from counsel.extensions import db
@@ -36,6 +37,7 @@ CASE_CODES = {
     "preferred": CaseFacts.preferred_language,
 }
 GRAINS = frozenset({"month", "quarter", "year"})
+ACTIVITY = frozenset({"all", *ACTIVITY_CODES})
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class Figures:
     """Raw counts per site: what a report is made of before any suppression."""
 
     site_ids: list[int]
-    opened: dict[tuple[int, date], int] = field(default_factory=dict)
-    closed: dict[tuple[int, date], int] = field(default_factory=dict)
+    active: dict[int, int] = field(default_factory=dict)  # counted cases active in the period, per site
+    opened: dict[tuple[int, date], int] = field(default_factory=dict)  # of those, opened per month of the period
+    closed: dict[tuple[int, date], int] = field(default_factory=dict)  # and closed per month of the period
     excluded: dict[int, int] = field(default_factory=dict)  # active cases per site left out: no consent
     people: dict[str, dict[tuple[int, str], int]] = field(default_factory=dict)
     activity: dict[str, dict[tuple[int, str], Activity]] = field(default_factory=dict)
@@ -69,41 +72,47 @@ def collect(period: Period, site_ids: Sequence[int], day: date) -> Figures:
         # to save milliseconds; and their sorts fit in memory. Both only for this transaction.
         db.session.execute(text("SET LOCAL jit = off"))
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    counted = _counted(period, site_ids, day)
-    _read_people(figures, period, site_ids, counted)
-    _read_activity(figures, period, site_ids, day)
+    _read(figures, period, site_ids, day)
     return figures
 
 
-def _counted(period: Period, site_ids: Sequence[int], day: date) -> Select[Any]:
-    return select(CaseFacts).where(CaseFacts.site_id.in_(site_ids), CaseFacts.opened_month <= period.end,
-                                   counted_on(day))
+def _consenting(site_ids: Sequence[int], day: date) -> CTE:
+    """The cases of the sites whose consent to be counted is valid on the day (their keys)."""
+    return (select(CaseFacts.id).where(CaseFacts.site_id.in_(site_ids), counted_on(day))
+            .cte("consenting").prefix_with("MATERIALIZED"))
+
+
+def _people(period: Period, consenting: CTE) -> CTE:
+    """The counted people: consenting cases active in the period, with their codes."""
+    facts = CaseFacts
+    return (select(facts.id, facts.site_id, facts.opened_month, facts.closed_month, facts.violence,
+                   *CASE_CODES.values())
+            .where(_active(facts, period), facts.id.in_(select(consenting.c.id))).cte("people"))
 
 
 def _active(facts: Any, period: Period) -> ColumnElement[bool]:
     return and_(facts.opened_month <= period.end, or_(facts.closed_month.is_(None), facts.closed_month >= period.start))
 
 
-def _read_people(figures: Figures, period: Period, site_ids: Sequence[int], counted_query: Select[Any]) -> None:
-    counted = counted_query.cte("counted")
-    people = select(counted).where(or_(counted.c.closed_month.is_(None),
-                                       counted.c.closed_month >= period.start)).cte("people")
+def _read(figures: Figures, period: Period, site_ids: Sequence[int], day: date) -> None:
+    consenting = _consenting(site_ids, day)
+    people = _people(period, consenting)
     selected = (select(literal("selected").label("kind"), CaseFacts.site_id, literal("").label("key"),
                        func.count().label("n"), literal(0).label("people"), literal(0).label("minutes"))
                 .where(CaseFacts.site_id.in_(site_ids), _active(CaseFacts, period)).group_by(CaseFacts.site_id))
     parts = [
         selected,
-        _grouped("opened", counted, counted.c.opened_month),
-        _grouped("closed", counted, counted.c.closed_month, counted.c.closed_month.is_not(None)),
+        _grouped("opened", people, people.c.opened_month, people.c.opened_month >= period.start),
+        _grouped("closed", people, people.c.closed_month, people.c.closed_month <= period.end),
         _grouped("active", people, None),
         *(_grouped(name, people, people.c[column.key]) for name, column in CASE_CODES.items()),
         _grouped("violence", people, people.c.violence),
         _grouped("language", people, FactLanguage.tag, join=(FactLanguage, FactLanguage.fact_id == people.c.id)),
         _risk(people, period),
-        _months(counted, period),
+        _months(consenting, period),
+        *_activity(consenting, period),
     ]
     in_selection: dict[int, int] = {}
-    active: dict[int, int] = {}
     for row in db.session.execute(union_all(*parts)):
         n = int(row.n or 0)  # PostgreSQL gives the union's sums as numeric
         if row.kind == "opened":
@@ -113,7 +122,7 @@ def _read_people(figures: Figures, period: Period, site_ids: Sequence[int], coun
         elif row.kind == "selected":
             in_selection[row.site_id] = n
         elif row.kind == "active":
-            active[row.site_id] = n
+            figures.active[row.site_id] = n
         elif row.kind == "violence":  # one row per combination of forms: each form it holds counts
             for form in codes.VIOLENCE_FORMS:
                 if int(row.key) & violence_bit(form):
@@ -123,9 +132,13 @@ def _read_people(figures: Figures, period: Period, site_ids: Sequence[int], coun
             month = _month(row.key)
             figures.activity.setdefault("month", {})[(row.site_id, f"{month.year * 100 + month.month}")] = Activity(
                 n, int(row.people), int(row.minutes or 0))
+        elif row.kind in ACTIVITY:
+            if n:
+                figures.activity.setdefault(row.kind, {})[(row.site_id, row.key)] = Activity(
+                    n, int(row.people), int(row.minutes or 0))
         else:
             figures.people.setdefault(row.kind, {})[(row.site_id, row.key)] = n
-    figures.excluded = {site: n - active.get(site, 0) for site, n in in_selection.items()}
+    figures.excluded = {site: n - figures.active.get(site, 0) for site, n in in_selection.items()}
 
 
 def _month(value: Any) -> date:
@@ -149,61 +162,65 @@ def _grouped(kind: str, source: CTE, key: Any, *conditions: ColumnElement[bool],
 def _risk(people: CTE, period: Period) -> Select[Any]:
     """People by the level of their latest risk assessment up to the period's end, or none.
 
-    The latest level is a correlated lookup per person (index on fact and day), which both
-    databases run in a single pass, unlike a join to a ranked subquery.
+    Each assessment knows the day of the next one, so the latest by the period's end is the one
+    whose span holds that day: an outer join, at most one row per person.
     """
-    level = (select(FactRisk.level).where(FactRisk.fact_id == people.c.id, FactRisk.assessed_on <= period.last_day)
-             .order_by(FactRisk.assessed_on.desc(), FactRisk.created_at.desc(), FactRisk.id.desc())
-             .limit(1).correlate(people).scalar_subquery())
-    levels = select(people.c.site_id, func.coalesce(level, "").label("level")).subquery("levels")
-    return (select(literal("risk").label("kind"), levels.c.site_id, levels.c.level.label("key"),
-                   func.count().label("n"), literal(0).label("people"), literal(0).label("minutes"))
-            .group_by(levels.c.site_id, levels.c.level))
+    end = period.last_day
+    latest = and_(FactRisk.fact_id == people.c.id, FactRisk.assessed_on <= end,
+                  or_(FactRisk.next_on.is_(None), FactRisk.next_on > end))
+    level = func.coalesce(FactRisk.level, "")
+    return (select(literal("risk").label("kind"), people.c.site_id, level.label("key"), func.count().label("n"),
+                   literal(0).label("people"), literal(0).label("minutes"))
+            .select_from(people).outerjoin(FactRisk, latest).group_by(people.c.site_id, level))
 
 
-def _months(counted: CTE, period: Period) -> Select[Any]:
+def _months(consenting: CTE, period: Period) -> Select[Any]:
     """Consultations, people and minutes per site and month; a month's row of a case is one person."""
     months = activity.alias("months")
     return (select(literal("month").label("kind"), months.c.site_id, cast(months.c.start, String).label("key"),
                    func.sum(months.c.consultations).label("n"), func.count().label("people"),
                    func.sum(months.c.minutes).label("minutes"))
             .where(months.c.grain == "month", months.c.start >= period.start, months.c.start <= period.end,
-                   _among(months.c.fact_id, counted))
+                   _among(months.c.fact_id, consenting))
             .group_by(months.c.site_id, months.c.start))
 
 
-def _among(fact_id: Any, counted: Any) -> ColumnElement[bool]:
-    """The fact is a counted one. `+ 0` keeps SQLite from driving the scan through this lookup
+def _among(fact_id: Any, consenting: Any) -> ColumnElement[bool]:
+    """The fact is a consenting one. `+ 0` keeps SQLite from driving the scan through this lookup
     (it would look up every counted case in the period's rows instead of the other way round)."""
     shifted: ColumnElement[int] = fact_id + 0
-    return shifted.in_(select(counted.c.id))
+    return shifted.in_(select(consenting.c.id))
 
 
-def _read_activity(figures: Figures, period: Period, site_ids: Sequence[int], day: date) -> None:
-    """Consultations per site and code, with the distinct people they were with, and their minutes."""
-    counted = _counted(period, site_ids, day).subquery("counted")
+def _activity(consenting: CTE, period: Period) -> list[Select[Any]]:
+    """Consultations per site and code, with the distinct people they were with, and their minutes.
+
+    Summed once per site into one wide row (a column and a people column per code); each code's
+    pair of columns is then one row of the union: (kind, site, code, consultations, people, 0).
+    """
     columns = ["consultations", "minutes",
                *(code_column(kind, code) for kind, values in ACTIVITY_CODES.items() for code in values)]
     rows = activity.alias("rows")
-    span = [rows.c.start >= period.start, rows.c.start <= period.end, _among(rows.c.fact_id, counted)]
+    among = _among(rows.c.fact_id, consenting)
     if period.kind in GRAINS:  # one row per person already: the quarter's, the year's, the month's
         per_person: Any = (select(rows.c.site_id, *(rows.c[name] for name in columns))
-                           .where(rows.c.grain == period.kind, rows.c.start == period.start, *span[2:])
+                           .where(rows.c.grain == period.kind, rows.c.start == period.start, among)
                            .subquery("per_person"))
     else:  # a run of months: sum each person's months first
         per_person = (select(rows.c.site_id, *(func.sum(rows.c[name]).label(name) for name in columns))
-                      .where(rows.c.grain == "month", *span).group_by(rows.c.fact_id, rows.c.site_id)
-                      .subquery("per_person"))
+                      .where(rows.c.grain == "month", rows.c.start >= period.start, rows.c.start <= period.end,
+                             among)
+                      .group_by(rows.c.fact_id, rows.c.site_id).subquery("per_person"))
     sums: list[Any] = [per_person.c.site_id, func.count().label("people")]
-    for name in columns:
-        sums += [func.sum(per_person.c[name]).label(name),
-                 func.sum(case((per_person.c[name] > 0, 1), else_=0)).label(f"{name}_people")]
-    for row in db.session.execute(select(*sums).group_by(per_person.c.site_id)).mappings():
-        site = row["site_id"]
-        figures.activity.setdefault("all", {})[(site, "")] = Activity(
-            int(row["consultations"] or 0), int(row["people"]), int(row["minutes"] or 0))
-        for kind, values in ACTIVITY_CODES.items():
-            for code in values:
-                name = code_column(kind, code)
-                if n := int(row[name] or 0):
-                    figures.activity.setdefault(kind, {})[(site, code)] = Activity(n, int(row[f"{name}_people"]))
+    for name in columns:  # a code's column is NULL for people who did not have it
+        sums += [func.sum(per_person.c[name]).label(name), func.count(per_person.c[name]).label(f"{name}_people")]
+    per_site = select(*sums).group_by(per_person.c.site_id).cte("activity_per_site").prefix_with("MATERIALIZED")
+    parts = [select(literal("all").label("kind"), per_site.c.site_id, literal("").label("key"),
+                    per_site.c.consultations.label("n"), per_site.c.people, per_site.c.minutes)]
+    for kind, values in ACTIVITY_CODES.items():
+        for code in values:
+            name = code_column(kind, code)
+            parts.append(select(literal(kind).label("kind"), per_site.c.site_id, literal(code).label("key"),
+                                per_site.c[name].label("n"), per_site.c[f"{name}_people"].label("people"),
+                                literal(0).label("minutes")))
+    return parts

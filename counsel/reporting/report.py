@@ -135,8 +135,7 @@ def build(figures: Figures, period: Period, sites: Sequence[SiteRef], audience: 
         return _table(built, outcomes[built.spec.id], rule, view, columns, locale, shares)
 
     report.overview = [lay_out(b) for b in overview]
-    excluded = report.overview[-1].rows[0][1]
-    report.excluded = excluded[-1]
+    report.excluded = report.overview[-1].rows[0][1][-1]  # the cases left out, in all (or at the one site)
     report.averages = _averages(report.overview, columns, locale)
     report.cases = [lay_out(b, shares=True) for b in cases]
     report.activity = [lay_out(b, shares=True) for b in activity]

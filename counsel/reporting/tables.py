@@ -119,11 +119,11 @@ class Builder:
         self.sites = figures.site_ids
         self.name_country = name_country
         self.name_language = name_language
-        self.cumulative = _Cumulative(figures.opened, figures.closed)
+        self.months = _Months(figures.opened, figures.closed)
 
     # --- per site: the counts every table of cases shares -------------------------------------
     def active(self, site: int) -> int:
-        return self.cumulative.active(site, self.period.start, self.period.end)
+        return self.figures.active.get(site, 0)
 
     def people_in_report(self) -> int:
         return sum(self.active(site) for site in self.sites)
@@ -151,7 +151,7 @@ class Builder:
     # --- tables --------------------------------------------------------------------------------
     def overview_cases(self) -> Built:
         """Active cases as those carried over from before the period and those opened in it."""
-        new = [self.cumulative.opened_between(s, self.period.start, self.period.end) for s in self.sites]
+        new = [self.months.opened_between(s, self.period.start, self.period.end) for s in self.sites]
         active = [self.active(s) for s in self.sites]
         rows = [[_people(a - n) for a, n in zip(active, new, strict=True)], [_people(n) for n in new]]
         grid = self._grid(OVERVIEW_CASES, rows, [_people(a) for a in active], "active", ["carried", "new"])
@@ -160,7 +160,7 @@ class Builder:
 
     def overview_closings(self) -> Built:
         """Active cases as those closed in the period and those still open at its end."""
-        closed = [self.cumulative.closed_between(s, self.period.start, self.period.end) for s in self.sites]
+        closed = [self.months.closed_between(s, self.period.start, self.period.end) for s in self.sites]
         active = [self.active(s) for s in self.sites]
         rows = [[_people(c) for c in closed], [_people(a - c) for a, c in zip(active, closed, strict=True)]]
         grid = self._grid(OVERVIEW_CLOSINGS, rows, [_people(a) for a in active], "active", ["closed", "still_open"])
@@ -212,7 +212,7 @@ class Builder:
             return f"{month.year * 100 + month.month}"
 
         if spec.source in ("new", "closed"):
-            between = self.cumulative.opened_between if spec.source == "new" else self.cumulative.closed_between
+            between = self.months.opened_between if spec.source == "new" else self.months.closed_between
             rows = [[_people(between(s, m, m)) for s in self.sites] for m in months]
             total, total_key = [_people(between(s, months[0], months[-1])) for s in self.sites], spec.source
         else:
@@ -257,8 +257,8 @@ def _count(counts: Mapping[tuple[int, str], int], site: int, key: str, grouped: 
     return counts.get((site, key), 0)
 
 
-class _Cumulative:
-    """Cases opened and closed per site and month, summed up to answer 'active in a month'."""
+class _Months:
+    """Cases opened and closed per site and month of the period."""
 
     def __init__(self, opened: Mapping[tuple[int, date], int], closed: Mapping[tuple[int, date], int]) -> None:
         self.opened = opened
@@ -269,12 +269,6 @@ class _Cumulative:
 
     def closed_between(self, site: int, start: date, end: date) -> int:
         return sum(n for (s, m), n in self.closed.items() if s == site and start <= m <= end)
-
-    def active(self, site: int, start: date, end: date) -> int:
-        """Opened by the end and not closed before the start."""
-        opened = sum(n for (s, m), n in self.opened.items() if s == site and m <= end)
-        closed = sum(n for (s, m), n in self.closed.items() if s == site and m < start)
-        return opened - closed
 
 
 def _people(count: int) -> Cell:

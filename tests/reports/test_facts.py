@@ -29,7 +29,7 @@ def snapshot() -> dict[str, Any]:
         for row in db.session.scalars(select(CaseFacts)))}
     for name, model, columns in (("spans", ConsentSpan, ("given_on", "expires_on", "withdrawn_on")),
                                  ("languages", FactLanguage, ("tag",)),
-                                 ("risks", FactRisk, ("assessed_on", "level"))):
+                                 ("risks", FactRisk, ("assessed_on", "next_on", "level"))):
         rows[name] = sorted((str(case_of[row.fact_id]), *(getattr(row, c) for c in columns))
                             for row in db.session.scalars(select(model)))
     rows["activity"] = sorted((str(case_of[row.fact_id]), *(v for k, v in row._mapping.items() if k != "fact_id"))
@@ -84,7 +84,7 @@ def test_the_copy_follows_every_change(adviser, signed_in):
         "indicators": ["weapon", "separation"], "level": "", "reasoning": "",
         "review_on": (today() + timedelta(days=14)).isoformat()}).status_code == 302
     copy = assert_copy_is_current()
-    assert [row[2] for row in copy["risks"]] == ["high"]
+    assert [row[2:] for row in copy["risks"]] == [(None, "high")]
 
 
 def test_a_rebuild_makes_the_copy_of_every_case(owner, second_site):
