@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
-from counsel.crypto import BlindIndex, CryptoError, FieldCipher, KeyRing, KeyRingError, UnreadableField
+from counsel.crypto import (
+    BlindIndex,
+    CryptoError,
+    FieldCipher,
+    KeyRing,
+    KeyRingError,
+    RecordCipher,
+    UnreadableField,
+)
 from counsel.extensions import CounselSession
 from counsel.models.data_key import DataKey
 from counsel.models.encrypted import EncryptedRecord, KeyHolder, pending_plaintext
@@ -58,20 +66,29 @@ class Vault:
 
     def decrypt(self, obj: EncryptedRecord, column: str, blob: bytes) -> str:
         """Open one field value; any failure is an UnreadableField naming the record."""
+        return self.record_cipher(obj, column).decrypt(column, blob)
+
+    def record_cipher(self, obj: EncryptedRecord, column: str) -> RecordCipher:
+        """Bind the data key of an existing record to its row, for reading its fields.
+
+        `column` only names the field being read should the record have no usable data key.
+        """
         data_key: DataKey | None = obj.key_holder().data_key
         if data_key is None:
             # A stored ciphertext whose record lost its data key is damage to report. Making a
             # fresh key here would not open the value, and would save a key nothing was sealed with.
             raise UnreadableField(obj.__tablename__, str(obj.id), column, NO_DATA_KEY)
-        cipher = self._cipher_for(obj, column, data_key)
-        return cipher.decrypt(blob, table=obj.__tablename__, column=column, row_id=str(obj.id))
+        return RecordCipher(self._cipher_for(obj, column, data_key), obj.__tablename__, str(obj.id))
 
     def refresh_keys(self) -> None:
         """Pick up master-key versions another process added (`counsel keys rotate`)."""
         self.keyring.refresh()
 
     def forget(self, key_id: uuid.UUID) -> None:
-        """Drop a cached data key (after crypto-shredding its record)."""
+        """Drop a cached data key (after crypto-shredding its record).
+
+        Records already loaded keep theirs until their session ends (one request).
+        """
         self._ciphers.pop(key_id, None)
 
     def _cipher_for(self, obj: EncryptedRecord, column: str, data_key: DataKey) -> FieldCipher:

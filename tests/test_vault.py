@@ -162,6 +162,26 @@ def test_notes_swapped_between_consultations_of_one_case_fail(adviser):
     assert fresh(Consultation, ids[0]).interpreter is None and fresh(Case, case_id).notes == "He reads her phone."
 
 
+def test_a_record_already_read_stays_bound_to_its_own_row(adviser):
+    """A loaded record binds its data key to its row once; a neighbour's ciphertext, swapped in
+    by SQL and refreshed into the same objects, still opens nowhere but in its own row."""
+    case = cases.open_case(adviser, case_data())
+    first, second = (consultations.add(adviser, case, ConsultationInput(
+        held_on=today(), minutes=30, channel="phone", notes=notes)) for notes in ("Erste Notiz", "Zweite Notiz"))
+    db.session.commit()
+    ids = (first.id, second.id)
+    first, second = fresh(Consultation, ids[0]), db.session.get(Consultation, ids[1])
+    assert (first.notes, second.notes) == ("Erste Notiz", "Zweite Notiz")  # both bound now
+    one, two = raw_field("consultations", "notes", ids[0]), raw_field("consultations", "notes", ids[1])
+    raw_write("consultations", "notes", ids[0], two)
+    raw_write("consultations", "notes", ids[1], one)
+    for record, row_id in zip((first, second), ids, strict=True):
+        db.session.refresh(record)
+        with pytest.raises(UnreadableField) as caught:
+            _ = record.notes
+        assert_names(caught.value, "consultations", row_id, "notes")
+
+
 def test_a_ciphertext_copied_into_another_column_of_its_own_row_fails(adviser):
     case = cases.open_case(adviser, case_data(name="Fatma Yılmaz", notes="Er liest ihr Telefon."))
     db.session.commit()

@@ -1,7 +1,7 @@
 """Encryption at rest: key ring, field cipher and blind index; no Flask, no database."""
 
 from counsel.crypto.blind_index import BlindIndex
-from counsel.crypto.cipher import FORMAT_VERSION, FieldCipher, associated_data
+from counsel.crypto.cipher import FORMAT_VERSION, FieldCipher, RecordCipher, associated_data
 from counsel.crypto.errors import (
     CryptoError,
     DataKeyUnwrapError,
@@ -27,6 +27,7 @@ __all__ = [
     "FieldCipher",
     "KeyRing",
     "KeyRingError",
+    "RecordCipher",
     "UnknownKeyVersion",
     "UnreadableField",
     "associated_data",

@@ -16,12 +16,23 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+_PENDING = "_counsel_pending"
+
+
 class Sealer(Protocol):
     """What the descriptor needs from the vault."""
 
     def encrypt(self, obj: EncryptedRecord, column: str, plaintext: str) -> bytes: ...
 
     def decrypt(self, obj: EncryptedRecord, column: str, blob: bytes) -> str: ...
+
+    def record_cipher(self, obj: EncryptedRecord, column: str) -> Opener: ...
+
+
+class Opener(Protocol):
+    """A record's data key bound to its row (counsel.crypto.RecordCipher)."""
+
+    def decrypt(self, column: str, blob: bytes) -> str: ...
 
 
 class EncryptedRecord:
@@ -65,22 +76,27 @@ class Encrypted:
     def __get__(self, obj: EncryptedRecord | None, owner: type[Any]) -> Encrypted | str | None:
         if obj is None:
             return self
-        pending = pending_plaintext(obj)
-        if self.column in pending:
-            value: str | None = pending[self.column]
-            return value
-        blob: bytes | None = getattr(obj, self.attr)
+        # The instance's own dict first: this runs for every field shown (a loaded column sits
+        # there; an expired or deferred one is not, and getattr loads it).
+        state = obj.__dict__
+        pending: dict[str, str | None] | None = state.get(_PENDING)
+        if pending and self.column in pending:
+            return pending[self.column]
+        blob: bytes | None = state[self.attr] if self.attr in state else getattr(obj, self.attr)
         if blob is None:
             return None
-        cache: dict[str, tuple[bytes, str]] = obj.__dict__.setdefault("_counsel_plain", {})
-        cached = cache.get(self.column)
+        plain: dict[str, tuple[bytes, str]] = state.setdefault("_counsel_plain", {})
+        cached = plain.get(self.column)
         if cached is not None and cached[0] == blob:
             return cached[1]
-        vault = vault_of(object_session(obj))
-        if vault is None:
-            raise RuntimeError(f"{type(obj).__name__}.{self.column} read outside a session with a vault")
-        plaintext = vault.decrypt(obj, self.column, blob)
-        cache[self.column] = (blob, plaintext)
+        opener: Opener | None = state.get("_counsel_opener")
+        if opener is None:  # the record's first field read: bind its data key to its row once
+            vault = vault_of(object_session(obj))
+            if vault is None:
+                raise RuntimeError(f"{type(obj).__name__}.{self.column} read outside a session with a vault")
+            opener = state["_counsel_opener"] = vault.record_cipher(obj, self.column)
+        plaintext = opener.decrypt(self.column, blob)
+        plain[self.column] = (blob, plaintext)
         return plaintext
 
     def __set__(self, obj: EncryptedRecord, value: str | None) -> None:
@@ -96,7 +112,7 @@ class Encrypted:
 
 def pending_plaintext(obj: object) -> dict[str, str | None]:
     """Return the plaintexts set on an object that is not yet sealed."""
-    pending: dict[str, str | None] = obj.__dict__.setdefault("_counsel_pending", {})
+    pending: dict[str, str | None] = obj.__dict__.setdefault(_PENDING, {})
     return pending
 
 
