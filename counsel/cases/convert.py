@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from counsel.i18n import language_name
 from counsel.languages import parse_language
 from counsel.models.case import Case
 from counsel.models.consultation import Consultation
+from counsel.models.safety import Consent, Disclosure, RiskAssessment
 from counsel.services.cases import CaseInput, LanguageEntry
 from counsel.services.consultations import ConsultationInput
 
@@ -107,11 +109,27 @@ CASE_EXPORT_FIELDS = ("name", "pseudonym", "other_spellings", "date_of_birth", "
                       "perpetrator_relation", "referral_source")
 
 
-def case_export(case: Case, consultations: list[Consultation], at: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Dossier:
+    """Everything stored about her in one case: what her access request (Art. 15 GDPR) copies.
+
+    Not the alleged perpetrators' records (data about other people) and not the audit trail
+    (data about staff); the copy says so.
+    """
+
+    case: Case
+    consultations: list[Consultation]
+    consents: list[Consent]
+    disclosures: list[Disclosure]
+    assessments: list[RiskAssessment]
+
+
+def case_export(dossier: Dossier, at: datetime) -> dict[str, Any]:
     """Everything stored about her in a case, decrypted, for her access request (Art. 15 GDPR).
 
     Coded fields keep their codes, as counsel's statistics use them; the printable copy names them.
     """
+    case = dossier.case
     return {
         "case_number": case.number,
         "exported_at": at.isoformat(timespec="seconds"),
@@ -123,7 +141,10 @@ def case_export(case: Case, consultations: list[Consultation], at: datetime) -> 
         **{name: getattr(case, name) for name in CASE_EXPORT_FIELDS},
         "violence_forms": sorted(case.violence_forms),
         "languages": [{"tag": lang.tag, "mode": lang.mode, "preferred": lang.preferred} for lang in case.languages],
-        "consultations": [_consultation_export(c) for c in consultations],
+        "consultations": [_consultation_export(c) for c in dossier.consultations],
+        "consents": [_consent_export(c) for c in dossier.consents],
+        "data_passed_on": [_disclosure_export(d) for d in dossier.disclosures],
+        "risk_assessments": [_assessment_export(a) for a in dossier.assessments],
     }
 
 
@@ -139,6 +160,44 @@ def _consultation_export(consultation: Consultation) -> dict[str, Any]:
         "topics": sorted(consultation.topics),
         "referrals": sorted(consultation.referrals),
         "notes": consultation.notes,
-        "follow_up_on": consultation.follow_up_on.isoformat() if consultation.follow_up_on else None,
+        "follow_up_on": _day(consultation.follow_up_on),
         "by": consultation.author.display_name,
     }
+
+
+def _consent_export(consent: Consent) -> dict[str, Any]:
+    return {
+        "purpose": consent.purpose,
+        "recipient_kind": consent.recipient_kind,
+        "recipient": consent.recipient,
+        "given_on": consent.given_on.isoformat(),
+        "given_how": consent.given_how,
+        "form_version": consent.form_version,
+        "expires_on": _day(consent.expires_on),
+        "withdrawn_on": _day(consent.withdrawn_on),
+    }
+
+
+def _disclosure_export(disclosure: Disclosure) -> dict[str, Any]:
+    return {
+        "disclosed_on": disclosure.disclosed_on.isoformat(),
+        "recipient_kind": disclosure.recipient_kind,
+        "recipient": disclosure.recipient,
+        "content": disclosure.content,
+        "by": disclosure.disclosed_by.display_name,
+    }
+
+
+def _assessment_export(assessment: RiskAssessment) -> dict[str, Any]:
+    return {
+        "assessed_on": assessment.assessed_on.isoformat(),
+        "level": assessment.level,
+        "indicators": sorted(assessment.indicator_codes),
+        "reasoning": assessment.reasoning,
+        "review_on": assessment.review_on.isoformat(),
+        "by": assessment.assessed_by.display_name,
+    }
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None

@@ -21,6 +21,7 @@ from counsel.access import Permission, load_case, today, visible_cases
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.convert import (
+    Dossier,
     case_export,
     case_input,
     consultation_input,
@@ -284,6 +285,11 @@ def _exportable(case_id: uuid.UUID) -> Case:
     return case
 
 
+def _dossier(case: Case) -> Dossier:
+    return Dossier(case, consultations.of_case(case), consent.of_case(case), consent.disclosures_of(case),
+                   safety.assessments_of(case))
+
+
 def _exported(case: Case, fmt: str) -> None:
     """Record the copy once it is made (an unreadable field stops it before): who, which case, never content."""
     audit.record("case_exported", actor=current_user, case=case, detail=f"format={fmt}")
@@ -300,8 +306,7 @@ def export(case_id: uuid.UUID) -> ResponseReturnValue:
     case = _exportable(case_id)
     if not is_fresh():
         return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
-    page = render_template("cases/export.html", case=case, consultations=consultations.of_case(case),
-                           exported_at=utcnow())
+    page = render_template("cases/export.html", case=case, dossier=_dossier(case), exported_at=utcnow())
     _exported(case, "html")
     return page
 
@@ -312,7 +317,7 @@ def export_json(case_id: uuid.UUID) -> ResponseReturnValue:
     case = _exportable(case_id)
     if not is_fresh():
         return redirect(url_for("auth.reauth", next=request.full_path.rstrip("?")))
-    body = json.dumps(case_export(case, consultations.of_case(case), utcnow()), ensure_ascii=False, indent=2)
+    body = json.dumps(case_export(_dossier(case), utcnow()), ensure_ascii=False, indent=2)
     _exported(case, "json")
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{case.number}.json"'})

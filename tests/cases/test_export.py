@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,10 @@ from counsel.access import today
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
+from counsel.models.safety import Perpetrator
 from counsel.models.user import Role
-from counsel.services import cases, consultations, safety
+from counsel.services import cases, consent, consultations, safety
+from counsel.services.consent import ConsentInput
 from counsel.services.consultations import ConsultationInput
 
 SECRETS = ("Fatma", "Yılmaz", "5550123", "Mallinckrodt", "voicemail", "reads her phone", "Beratungsnotiz", "Amal")
@@ -65,6 +68,46 @@ def test_the_json_copy_holds_every_personal_and_coded_field_and_each_consultatio
     [consultation] = copy["consultations"]
     assert consultation["notes"] == "Geheime Beratungsnotiz" and consultation["interpreter"] == "Dolmetscherin Amal"
     assert (consultation["minutes"], consultation["topics"], consultation["language"]) == (75, ["residence"], "tr")
+
+
+@pytest.fixture
+def protected(case, adviser):
+    """Her release for a shelter, what was passed on under it, a risk assessment, and the alleged perpetrator."""
+    consent.record(adviser, case, ConsentInput(
+        purpose="sharing", given_on=today() - timedelta(days=1), given_how="written", form_version="SE-2026",
+        expires_on=today() + timedelta(days=90), recipient_kind="shelter", recipient="Frauenhaus Nord"))
+    db.session.flush()
+    consent.disclose(adviser, case, "shelter", "Frauenhaus Nord", "Name und sichere Telefonzeiten")
+    safety.assess(adviser, case, {"strangulation"}, None, "Würgen im Oktober", today() + timedelta(days=14))
+    db.session.add(Perpetrator(id=uuid.uuid4(), case=case, case_id=case.id, name="Kemal Arslan", phone="0176 9988776"))
+    db.session.commit()
+    return case
+
+
+def test_the_copy_holds_her_consents_what_was_passed_on_and_her_risk_assessments(protected, adviser, signed_in):
+    client = signed_in(adviser)
+    copy = json.loads(client.get(f"/cases/{protected.id}/export.json").get_data(as_text=True))
+    assert copy["consents"] == [{
+        "purpose": "sharing", "recipient_kind": "shelter", "recipient": "Frauenhaus Nord",
+        "given_on": (today() - timedelta(days=1)).isoformat(), "given_how": "written", "form_version": "SE-2026",
+        "expires_on": (today() + timedelta(days=90)).isoformat(), "withdrawn_on": None}]
+    [passed] = copy["data_passed_on"]
+    assert (passed["recipient"], passed["content"], passed["disclosed_on"]) == (
+        "Frauenhaus Nord", "Name und sichere Telefonzeiten", today().isoformat())
+    [assessed] = copy["risk_assessments"]
+    assert (assessed["level"], assessed["indicators"], assessed["reasoning"]) == (
+        "high", ["strangulation"], "Würgen im Oktober")
+    page = client.get(f"/cases/{protected.id}/export").get_data(as_text=True)
+    for shown in ("Frauenhaus Nord", "SE-2026", "Name und sichere Telefonzeiten", "Würgen im Oktober"):
+        assert shown in page, shown
+
+
+def test_the_copy_leaves_out_the_alleged_perpetrator(protected, adviser, signed_in):
+    """What she told about him is about another person: her copy must not carry it out of the office."""
+    client = signed_in(adviser)
+    for url in (f"/cases/{protected.id}/export", f"/cases/{protected.id}/export.json"):
+        body = client.get(url).get_data(as_text=True)
+        assert "Kemal" not in body and "Arslan" not in body and "9988776" not in body
 
 
 def test_each_copy_is_audited_with_its_case_and_format_and_no_content(case, adviser, signed_in):
