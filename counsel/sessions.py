@@ -5,6 +5,12 @@ server, so sign-out, "Lock now", a password change or a deactivation end a sessi
 a cookie captured earlier finds nothing. Idle and absolute lifetimes are checked on every
 request against `counsel.clock`. Writes go through their own short transaction, never through
 the request's ORM session, so a view's uncommitted work is never committed by accident.
+
+A visitor who has not yet given a password holds nothing worth ending: a form's CSRF token,
+a language, a message to show. That stays in a signed, time-limited cookie, so that anonymous
+requests (a sign-in form, a 404 page) write no rows. The moment a session holds anything else
+(a password accepted, awaiting the second factor; a user signed in) it moves to the server
+under a fresh random id.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, insert, or_, select, update
 from werkzeug.datastructures import CallbackDict
 
@@ -27,6 +34,9 @@ from counsel.models.web_session import WebSession
 from counsel.settings import Settings
 
 TOUCH_INTERVAL = timedelta(seconds=30)
+# What a session may hold and still live in the visitor's cookie: Flask-WTF's token, the chosen
+# language, flashed messages, and Flask-Login's mark that no sign-in is fresh.
+ANONYMOUS_KEYS = frozenset({"csrf_token", "locale", "_flashes", "_fresh"})
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
@@ -69,11 +79,16 @@ class ServerSessionInterface(SessionInterface):
         settings: Settings = app.config["COUNSEL"]
         return settings
 
+    def _signer(self, app: Flask) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(app.secret_key or "", salt="counsel-anonymous-session")
+
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid:
             return ServerSession()
         settings = self._settings(app)
+        if "." in sid:  # a signed anonymous session; a server id never holds a dot
+            return self._open_anonymous(app, settings, sid)
         now = utcnow()
         with db.engine.begin() as conn:
             row = conn.execute(select(WebSession).where(WebSession.id_hash == hash_sid(sid))).first()
@@ -83,6 +98,18 @@ class ServerSessionInterface(SessionInterface):
                 conn.execute(delete(WebSession).where(WebSession.id_hash == hash_sid(sid)))
                 return ServerSession(ended=True)
         return ServerSession(json.loads(row.data), sid, row.last_seen_at)
+
+    def _open_anonymous(self, app: Flask, settings: Settings, cookie: str) -> ServerSession:
+        """Read an anonymous session back; a forged, altered or idle one is simply gone."""
+        try:
+            data, signed_at = self._signer(app).loads(cookie, return_timestamp=True)
+        except BadSignature:
+            return ServerSession(ended=True)
+        last_seen = signed_at.replace(tzinfo=None)
+        if not isinstance(data, dict) or not set(data) <= ANONYMOUS_KEYS or not (
+                timedelta(0) <= utcnow() - last_seen < timedelta(minutes=settings.session_idle_minutes)):
+            return ServerSession(ended=True)
+        return ServerSession(data, last_seen_at=last_seen)
 
     @staticmethod
     def _expired(settings: Settings, created: datetime, last_seen: datetime, now: datetime) -> bool:
@@ -103,6 +130,10 @@ class ServerSessionInterface(SessionInterface):
             if not session:
                 if session.ended or name in request.cookies:
                     self._drop_cookie(app, response)
+                return
+            if session.sid is None and set(session) <= ANONYMOUS_KEYS:
+                if session.modified or session.last_seen_at is None or now - session.last_seen_at >= TOUCH_INTERVAL:
+                    self._set_cookie(app, response, self._signer(app).dumps(dict(session)))
                 return
             if session.sid is None:
                 session.sid = secrets.token_urlsafe(32)

@@ -13,7 +13,8 @@ from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.web_session import WebSession
 from counsel.services import accounts
-from tests.conftest import make_settings, running
+from counsel.sessions import ServerSessionInterface
+from tests.conftest import PASSWORD, make_settings, running
 
 
 def signed_in_now(client) -> bool:
@@ -130,9 +131,52 @@ def test_admin_changes_end_every_session_of_the_user(adviser, admin, signed_in, 
     assert not signed_in_now(client)
 
 
-def test_the_session_table_forgets_ended_sessions(adviser, signed_in, settings, new_client):
+def test_the_session_table_forgets_ended_sessions(adviser, make_user, signed_in, settings):
+    colleague = make_user("clara")
     signed_in(adviser)
     with time_machine.travel(utcnow() + timedelta(hours=settings.session_absolute_hours + 1), tick=False):
-        new_client().get("/login")  # a new session purges the expired ones
+        signed_in(colleague)  # a new session purges the expired ones
         rows = db.session.scalars(select(WebSession)).all()
-        assert all(row.user_id is None for row in rows)
+        assert [row.user_id for row in rows] == [colleague.id]
+
+
+def session_rows() -> int:
+    return len(db.session.scalars(select(WebSession)).all())
+
+
+def test_anonymous_visits_write_no_session_rows(client):
+    """A sign-in form, a page that does not exist, a language chosen: nothing on the server to fill up."""
+    assert client.get("/login").status_code == 200
+    assert client.get("/no-such-page").status_code == 404
+    assert client.submit("/language", {"locale": "en", "next": "/login"}).status_code == 302
+    assert "Sign in" in client.get("/login").get_data(as_text=True)  # the choice is kept
+    assert session_rows() == 0
+    assert "." in client.get_cookie("counsel_session").value  # signed, not a server id
+
+
+def test_the_password_moves_the_session_to_the_server_under_a_new_id(adviser, client):
+    client.get("/login")
+    anonymous = client.get_cookie("counsel_session").value
+    assert client.sign_in("berta").status_code == 302
+    held = client.get_cookie("counsel_session").value
+    assert held != anonymous and "." not in held
+    assert [row.user_id for row in db.session.scalars(select(WebSession))] == [adviser.id]
+
+
+def test_an_altered_or_idle_anonymous_session_carries_no_form_token(adviser, client, settings):
+    token = client.csrf_token()
+    cookie = client.get_cookie("counsel_session").value
+    client.set_cookie("counsel_session", cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
+    response = client.post("/login", data={"csrf_token": token, "username": "berta", "password": PASSWORD})
+    assert response.status_code == 400 and not signed_in_now(client)
+    token = client.csrf_token()
+    with time_machine.travel(utcnow() + timedelta(minutes=settings.session_idle_minutes, seconds=5), tick=False):
+        response = client.post("/login", data={"csrf_token": token, "username": "berta", "password": PASSWORD})
+    assert response.status_code == 400 and not signed_in_now(client)
+
+
+def test_a_signed_anonymous_cookie_can_never_carry_a_sign_in(adviser, client, app):
+    """Even signed with the app's own secret, a cookie session holding a user is refused: users live on the server."""
+    forged = ServerSessionInterface()._signer(app).dumps({"_user_id": str(adviser.id), "_fresh": True})
+    client.set_cookie("counsel_session", forged)
+    assert not signed_in_now(client)
