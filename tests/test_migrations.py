@@ -101,6 +101,22 @@ def test_the_statistics_copy_is_made_of_the_cases_already_there(empty_app, owner
     db.session.rollback()
 
 
+def test_going_back_before_the_risk_spans_keeps_the_copy_whole(empty_app, owner_rows):
+    """Downgrading restores each assessment's recording time and the zero counts the older schema wants."""
+    upgrade(revision="fdaef5682f98")
+    owner_rows()
+    upgrade()
+    downgrade(revision="4a6b43a5b701")
+    with db.engine.connect() as conn:
+        risks = conn.execute(text("SELECT assessed_on, created_at, level FROM fact_risks ORDER BY created_at")).all()
+        counts = conn.execute(text("SELECT channel_phone, channel_video FROM activity")).all()
+    assert [(str(day)[:10], str(at)[:16], level) for day, at, level in risks] == [
+        (day, f"{at:%Y-%m-%d %H:%M}", level) for day, level, at in RISKS]
+    assert set(counts) == {(1, 0)}  # not NULL: the older columns hold 0 where nobody had a code
+    upgrade()
+    assert schema_diff() == []
+
+
 # Two assessments on one day (the later one recorded later counts), then a third.
 RISKS = [("2026-01-05", "high", datetime(2026, 1, 5, 9)), ("2026-01-05", "elevated", datetime(2026, 1, 5, 15)),
          ("2026-03-02", "standard", datetime(2026, 3, 2, 10))]
