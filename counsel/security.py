@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 
 from counsel.clock import utcnow
 from counsel.models.user import Role
@@ -33,6 +34,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
+
+# Sent with every request: the full address to pages of counsel itself (so Flask-WTF's HTTPS
+# check finds a same-origin Referer), nothing at all to any other site (case addresses stay home).
+REFERRER_POLICY = "same-origin"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +82,21 @@ def guard() -> ResponseReturnValue | None:
     return None
 
 
+def same_origin_only() -> None:
+    """Refuse a state-changing request that a browser says came from another origin.
+
+    Browsers send `Origin` with every POST; a page of another site (another host, port or
+    scheme, or an opaque origin such as a sandboxed frame, sent as "null") cannot make it name
+    ours. Requests without it (scripts, old clients) still need the form token and, over HTTPS,
+    Flask-WTF's same-origin Referer. docs/security.md says why both.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != request.host_url.rstrip("/"):
+        raise CSRFError("The request came from another origin.")
+
+
 def require_role(role: Role) -> Callable[[], None]:
     """Return a blueprint guard that refuses users without the role."""
 
@@ -101,7 +122,7 @@ def fresh_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not is_fresh():
-            # Referer is never sent (no-referrer), so POST forms carry their page in `next`.
+            # The page a POST came from is carried in the form's `next`, not taken from the Referer.
             back = request.full_path.rstrip("?") if request.method == "GET" else request.form.get("next")
             return redirect(url_for("auth.reauth", next=safe_next(back)))
         return view(*args, **kwargs)
@@ -114,7 +135,7 @@ def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = REFERRER_POLICY
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
@@ -128,6 +149,7 @@ def add_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(same_origin_only)
     app.before_request(guard)
     app.after_request(add_security_headers)
 

@@ -72,7 +72,7 @@ def test_security_headers_on_every_response(client, path):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"  # full address to counsel itself only
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
     assert "max-age=" in headers["Strict-Transport-Security"]
@@ -152,3 +152,28 @@ def test_pages_load_nothing_from_other_sites():
         assert not pattern.search(template.read_text(encoding="utf-8")), template
     css = (PROJECT_ROOT / "counsel" / "static" / "counsel.css").read_text()
     assert "url(" not in css and "@import" not in css and "@font-face" not in css
+
+
+@pytest.mark.parametrize("origin", [
+    pytest.param("https://evil.example", id="another site"),
+    pytest.param("http://localhost:8080", id="another port"),
+    pytest.param("https://localhost", id="another scheme"),
+    pytest.param("null", id="opaque origin"),
+])
+def test_a_form_from_another_origin_is_refused_even_with_a_valid_token(adviser, signed_in, origin):
+    client = signed_in(adviser)
+    response = client.post("/account/", data={"locale": "en", "csrf_token": client.csrf_token()},
+                           headers={"Origin": origin})
+    assert response.status_code == 400
+    assert "<h1>Formular abgelaufen</h1>" in response.get_data(as_text=True)
+    db.session.refresh(adviser)
+    assert adviser.locale == "de"
+
+
+def test_a_form_from_counsel_itself_is_accepted(adviser, signed_in):
+    client = signed_in(adviser)
+    response = client.post("/account/", data={"locale": "en", "csrf_token": client.csrf_token()},
+                           headers={"Origin": "http://localhost"})
+    assert response.status_code == 302
+    db.session.refresh(adviser)
+    assert adviser.locale == "en"
