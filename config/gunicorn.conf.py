@@ -1,6 +1,7 @@
-"""Gunicorn settings for counsel behind a TLS-terminating reverse proxy.
+"""Gunicorn settings for counsel behind a TLS-terminating reverse proxy (config/nginx/counsel.conf).
 
 Start with: gunicorn -c config/gunicorn.conf.py counsel.wsgi:app
+(config/systemd/counsel@.service does, one instance per port).
 """
 
 import multiprocessing
@@ -18,3 +19,16 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sus'
 errorlog = "-"
 limit_request_line = 4094
+# Gunicorn 27's control socket sits at one path per user: two instances on one host would share
+# it. systemd starts, reloads and stops the instances instead.
+control_socket_disable = True
+
+
+def on_starting(server):  # type: ignore[no-untyped-def]
+    """Refuse to start a production server that would count rate limits per worker or distrust its proxy."""
+    from counsel.settings import SettingsError, check_server, load
+
+    try:
+        check_server(load(), workers=server.cfg.workers, serves_tls=bool(server.cfg.certfile))
+    except SettingsError as exc:
+        raise SystemExit(str(exc)) from None

@@ -152,6 +152,31 @@ def check(settings: Settings) -> Settings:
     return settings
 
 
+def check_server(settings: Settings, workers: int, serves_tls: bool) -> None:
+    """Refuse a production server whose shape would undo the settings (called by gunicorn on start).
+
+    Behind a TLS proxy that counsel does not trust, every request looks like plain HTTP from the
+    proxy's address: one throttle for everybody and the HTTPS checks of forms never run. Rate
+    limits kept in memory are counted per worker process, so five workers allow five times the
+    attempts, and lock-out by throttle no longer holds.
+    """
+    if not settings.is_production:
+        return
+    problems: list[str] = []
+    if settings.trusted_proxies < 1 and not serves_tls:
+        problems.append(
+            "COUNSEL_TRUSTED_PROXIES is 0 but gunicorn serves plain HTTP, so HTTPS comes from a reverse "
+            "proxy that counsel does not trust. Set COUNSEL_TRUSTED_PROXIES=1 (nginx on this host)."
+        )
+    if settings.ratelimit_storage_uri.startswith("memory://") and workers > 1:
+        problems.append(
+            f"Rate limits are kept in memory, so each of the {workers} workers would count on its own. "
+            "Set COUNSEL_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (or COUNSEL_WORKERS=1)."
+        )
+    if problems:
+        raise SettingsError("counsel cannot start:\n- " + "\n- ".join(problems))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:

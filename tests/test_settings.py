@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -11,7 +15,7 @@ from counsel import create_app
 from counsel.access import today
 from counsel.crypto import KeyRingError
 from counsel.models.safety import Consent
-from counsel.settings import SettingsError, load
+from counsel.settings import CONFIG_DIR, PROJECT_ROOT, SettingsError, check_server, load
 
 STRONG = "k" * 48
 
@@ -51,6 +55,44 @@ def test_production_refuses_cookies_without_https():
     with pytest.raises(SettingsError, match="HTTPS"):
         load(environ={"COUNSEL_ENV": "production", "COUNSEL_SECRET_KEY": STRONG,
                       "COUNSEL_SESSION_COOKIE_SECURE": "false"})
+
+
+def production(**environ: str) -> dict[str, str]:
+    return {"COUNSEL_ENV": "production", "COUNSEL_SECRET_KEY": STRONG, "COUNSEL_TRUSTED_PROXIES": "1",
+            "COUNSEL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", **environ}
+
+
+def test_a_production_server_behind_a_proxy_it_does_not_trust_is_refused():
+    settings = load(environ=production(COUNSEL_TRUSTED_PROXIES="0"))
+    with pytest.raises(SettingsError, match="COUNSEL_TRUSTED_PROXIES=1"):
+        check_server(settings, workers=1, serves_tls=False)
+    check_server(settings, workers=1, serves_tls=True)  # gunicorn itself serves HTTPS: no proxy to trust
+    check_server(load(environ=production()), workers=1, serves_tls=False)
+
+
+def test_a_production_server_with_rate_limits_per_worker_is_refused():
+    settings = load(environ=production(COUNSEL_RATELIMIT_STORAGE_URI="memory://"))
+    with pytest.raises(SettingsError, match="COUNSEL_RATELIMIT_STORAGE_URI=redis://"):
+        check_server(settings, workers=2, serves_tls=False)
+    check_server(settings, workers=1, serves_tls=False)  # one process counts everything
+    check_server(load(environ=production()), workers=5, serves_tls=False)
+
+
+def test_server_checks_leave_development_alone():
+    check_server(load(environ={"COUNSEL_ENV": "development"}), workers=4, serves_tls=False)
+
+
+def test_gunicorn_with_the_shipped_config_refuses_to_start_and_says_what_to_change(tmp_path: Path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COUNSEL_")}
+    env.update(production(COUNSEL_RATELIMIT_STORAGE_URI="memory://", COUNSEL_TRUSTED_PROXIES="0",
+                          COUNSEL_WORKERS="3", COUNSEL_BIND="127.0.0.1:0", COUNSEL_INSTANCE_PATH=str(tmp_path)))
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    done = subprocess.run([str(gunicorn), "-c", str(CONFIG_DIR / "gunicorn.conf.py"), "counsel.wsgi:app"],  # noqa: S603
+                          env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "counsel cannot start" in done.stderr
+    assert "COUNSEL_TRUSTED_PROXIES=1" in done.stderr and "each of the 3 workers" in done.stderr
+    assert "Booting worker" not in done.stderr  # refused before any worker loaded the app
 
 
 def test_production_refuses_to_start_without_a_key(tmp_path):
