@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import pyotp
 from flask import current_app
 from flask_babel import force_locale, gettext
 from playwright.sync_api import expect
@@ -29,6 +30,8 @@ window.addEventListener("securitypolicyviolation", (event) => {
     + ` in ${event.documentURI}`);
 }, true);
 """
+RECOVERY_CODE = re.compile(r"^[a-z2-7]{4}(-[a-z2-7]{4}){3}$")
+TOTP_STEP_SECONDS = 30
 CSP_CONSOLE_WORDS = ("Content Security Policy", "Content-Security-Policy")
 ABORTED_ICON = re.compile(r"^GET \S+/static/favicon\.svg: net::ERR_ABORTED$")
 
@@ -83,6 +86,12 @@ class PageLog:
         found = [entry for entry in self.console if expected.match(entry)]
         assert len(found) == times, (found, self.console)
         self.console = [entry for entry in self.console if not expected.match(entry)]
+
+    def accept_download(self, url: str) -> None:
+        """Take out the one entry Chromium logs when a navigation turns into a download: it is aborted."""
+        entry = f"GET {url}: net::ERR_ABORTED"
+        assert self.failed_requests.count(entry) == 1, (entry, self.failed_requests)
+        self.failed_requests.remove(entry)
 
     def problems(self) -> list[str]:
         """What a clean page never causes: script errors, CSP violations, console errors, failed or foreign requests."""
@@ -146,3 +155,72 @@ def sign_in(page: Page, username: str, password: str) -> None:
     form.locator("input[name=username]").fill(username)
     form.locator("input[name=password]").fill(password)
     form.locator("button[type=submit]").click()
+
+
+@dataclass
+class Authenticator:
+    """Her authenticator app: each code it gives belongs to a time step the server has not seen.
+
+    counsel accepts the codes of the previous, current and next 30-second step, each step once
+    per account. A test that signs in several times in a row asks for the next unused step and
+    waits only when that step is still more than one step ahead.
+    """
+
+    secret: str = ""
+    last_step: int | None = None
+
+    def code(self) -> str:
+        current = int(time.time()) // TOTP_STEP_SECONDS
+        step = current if self.last_step is None else max(current, self.last_step + 1)
+        while step > int(time.time()) // TOTP_STEP_SECONDS + 1:
+            time.sleep(0.5)
+        self.last_step = step
+        return pyotp.TOTP(self.secret).at(step * TOTP_STEP_SECONDS)
+
+
+def enrol_second_factor(page: Page, app: Authenticator | None = None) -> list[str]:
+    """On the enrolment page: type the shown key into an "app", confirm its code; return the recovery codes."""
+    app = app or Authenticator()
+    expect(page).to_have_url(re.compile(r"/account/totp$"))
+    heading(page, "Set up two-factor sign-in")
+    notice(page, "Two-factor sign-in is required for every account of this service.")
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    app.secret = page.locator("#totp-secret").inner_text().strip()
+    assert re.fullmatch(r"[A-Z2-7]{32}", app.secret), app.secret
+    page.locator("input[name=code]").fill(app.code())
+    page.locator("form[action='/account/totp'] button[type=submit]").click()
+    heading(page, "Recovery codes")
+    codes = page.locator("#recovery-codes li").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10, codes
+    assert all(RECOVERY_CODE.match(code.strip()) for code in codes), codes
+    page.locator("main a[href='/']").click()  # "Continue"
+    return codes
+
+
+def second_step(page: Page, app: Authenticator) -> None:
+    """Answer the second step of signing in with the app's next code."""
+    expect(page).to_have_url(re.compile(r"/login/totp$"))
+    heading(page, "Second step")
+    page.locator("input[name=code]").fill(app.code())
+    page.locator("form[action='/login/totp'] button[type=submit]").click()
+
+
+def change_password(page: Page, current: str, new: str) -> None:
+    """On the password page: replace the current password; counsel then asks her to sign in again."""
+    expect(page).to_have_url(re.compile(r"/account/password$"))
+    heading(page, "Change password")
+    form = page.locator("form[action='/account/password']")
+    form.locator("input[name=current]").fill(current)
+    form.locator("input[name=new]").fill(new)
+    form.locator("input[name=confirm]").fill(new)
+    form.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/login\?m=changed$"))
+    notice(page, "Your password was changed. Please sign in with the new password.")
+
+
+def sign_out(page: Page) -> None:
+    button = page.locator("header form[action='/logout'] button[type=submit]")
+    expect(button).to_have_text(ui_text(page, "Sign out"))
+    button.click()
+    expect(page).to_have_url(re.compile(r"/login\?m=signedout$"))
+    notice(page, "You are signed out.")

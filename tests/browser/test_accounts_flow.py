@@ -7,8 +7,6 @@ so the test never waits for the next 30-second step.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -17,41 +15,14 @@ from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import totp
-from tests.browser.helpers import PageLog, heading, notice, sign_in, ui_text
-from tests.conftest import PASSWORD, totp_now
+from tests.browser.helpers import PageLog, change_password, enrol_second_factor, heading, notice, sign_in, sign_out
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 NEW_USERNAME = "a.yilmaz"
 NEW_NAME = "Aylın Yılmaz"
 NEW_PASSWORD = "violet clouds drift over the ruhr at dawn 7"
-RECOVERY_CODE = re.compile(r"^[a-z2-7]{4}(-[a-z2-7]{4}){3}$")
-
-
-def enrol_second_factor(page: Page) -> list[str]:
-    """On the enrolment page: type the shown key into an "app", confirm its code; return the recovery codes."""
-    expect(page).to_have_url(re.compile(r"/account/totp$"))
-    heading(page, "Set up two-factor sign-in")
-    notice(page, "Two-factor sign-in is required for every account of this service.")
-    expect(page.locator("figure.qr svg")).to_be_visible()
-    secret = page.locator("#totp-secret").inner_text().strip()
-    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
-    page.locator("input[name=code]").fill(totp_now(secret))
-    page.locator("form[action='/account/totp'] button[type=submit]").click()
-    heading(page, "Recovery codes")
-    codes = page.locator("#recovery-codes li").all_inner_texts()
-    assert len(codes) == 10 and len(set(codes)) == 10, codes
-    assert all(RECOVERY_CODE.match(code.strip()) for code in codes), codes
-    page.locator("main a[href='/']").click()  # "Continue"
-    return codes
-
-
-def sign_out(page: Page) -> None:
-    button = page.locator("header form[action='/logout'] button[type=submit]")
-    expect(button).to_have_text(ui_text(page, "Sign out"))
-    button.click()
-    expect(page).to_have_url(re.compile(r"/login\?m=signedout$"))
-    notice(page, "You are signed out.")
 
 
 @pytest.mark.settings(require_totp=True)
@@ -98,13 +69,7 @@ def test_first_admin_creates_an_adviser_who_takes_over_her_account(
     notice(page, "Please choose your own password before you continue.")
     page.goto("/")  # nothing else is reachable until she has
     expect(page).to_have_url(f"{live_server}/account/password")
-    form = page.locator("form[action='/account/password']")
-    form.locator("input[name=current]").fill(one_time_password)
-    form.locator("input[name=new]").fill(NEW_PASSWORD)
-    form.locator("input[name=confirm]").fill(NEW_PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page).to_have_url(f"{live_server}/login?m=changed")
-    notice(page, "Your password was changed. Please sign in with the new password.")
+    change_password(page, one_time_password, NEW_PASSWORD)
 
     # With the new password, she must enrol her own second factor; then she reaches the start page.
     sign_in(page, NEW_USERNAME, NEW_PASSWORD)
