@@ -17,6 +17,7 @@ from counsel.clock import utcnow
 from counsel.extensions import db, limiter
 from counsel.models.user import LoginThrottle, Role, User
 from counsel.services import accounts
+from tests import services
 from tests.conftest import PASSWORD, make_settings, running
 
 
@@ -164,20 +165,19 @@ def test_per_address_throttle_stops_spraying_many_names(make_user, client, new_c
 REDIS_URI = "redis://127.0.0.1:6379/15"
 
 
-def redis_is_up() -> bool:
+def redis_missing() -> list[str]:
     try:
         socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
     except OSError:
-        return False
-    return True
+        return ["no Redis on 127.0.0.1:6379"]
+    return []
 
 
 @pytest.mark.settings(ratelimit_storage_uri=REDIS_URI, ratelimit_login_per_address="2 per minute")
 def test_throttling_counts_in_redis_when_configured(client):
     """Several app workers must share one count, or each worker would grant the full quota again."""
     assert isinstance(limiter.storage, RedisStorage)
-    if not redis_is_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    services.require(redis_missing())
     number = secrets.randbelow(2**24)  # an address and names of this run's own, so no other run's count meets them
     address = f"10.{number >> 16}.{number >> 8 & 255}.{number & 255}"
     client.environ_base["REMOTE_ADDR"] = address
