@@ -1,13 +1,54 @@
-"""Form pieces shared by the blueprints: checkbox lists and choices from code tables."""
+"""Form pieces shared by the blueprints: the base form, checkbox lists and choices from code tables."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from wtforms import SelectChoice, SelectMultipleField
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, FieldList, FormField, PasswordField, SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from counsel.codes import CodeTable
+
+# C0 controls except tab, line feed and carriage return, and DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+UNSTORABLE = _l("This contains characters that cannot be stored (invisible control characters). "
+                "Please remove them or type the text again.")
+
+
+class CounselForm(FlaskForm):
+    """The base of every form: text with control characters is refused here, in one place.
+
+    PostgreSQL cannot store NUL in text (an error page instead of a message), and the other
+    controls are invisible: they can hide or garble what a colleague reads. Tabs and line breaks
+    are text. Passwords are never stored as text, so they are left as typed.
+    """
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid: bool = super().validate(extra_validators)
+        for field in _inputs(self):
+            if not isinstance(field, PasswordField) and _holds_control(field):
+                field.errors.append(str(UNSTORABLE))
+                valid = False
+        return valid
+
+
+def _inputs(fields: Iterable[Field]) -> Iterator[Field]:
+    """Every input field, also inside field lists and sub-forms."""
+    for field in fields:
+        if isinstance(field, FormField):
+            yield from _inputs(field.form)
+        elif isinstance(field, FieldList):
+            yield from _inputs(field.entries)
+        else:
+            yield field
+
+
+def _holds_control(field: Field) -> bool:
+    return any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in field.raw_data or ())
 
 
 class CheckboxList(SelectMultipleField):

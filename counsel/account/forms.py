@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import FieldList, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from counsel.forms_common import CounselForm
 
 LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(CounselForm):
     locale = SelectField(_l("Language of the interface"), choices=LANGUAGE_CHOICES)
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(CounselForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("New password"), validators=[DataRequired()],
@@ -26,12 +27,12 @@ class PasswordForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
-class TotpConfirmForm(FlaskForm):
+class TotpConfirmForm(CounselForm):
     code = StringField(_l("Six-digit code from the app"), validators=[DataRequired(), Length(min=6, max=8)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
-class CounselLanguagesForm(FlaskForm):
+class CounselLanguagesForm(CounselForm):
     tags = FieldList(StringField(_l("Language"), validators=[Optional(), Length(max=60)],
                                  render_kw={"list": "language-options", "autocomplete": "off"}),
                      min_entries=6, max_entries=6)

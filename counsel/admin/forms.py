@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from counsel.account.forms import LANGUAGE_CHOICES
-from counsel.forms_common import CheckboxList
+from counsel.forms_common import CheckboxList, CounselForm
 from counsel.i18n import ROLE_LABELS
 
 
-class UserForm(FlaskForm):
+class UserForm(CounselForm):
     display_name = StringField(_l("Name shown to colleagues"), validators=[DataRequired(), Length(max=120)])
     site_id = SelectField(_l("Site"), coerce=int)
     roles = CheckboxList(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
@@ -28,18 +27,18 @@ class NewUserForm(UserForm):
                            render_kw={"autocapitalize": "none", "spellcheck": "false"})
 
 
-class SiteForm(FlaskForm):
+class SiteForm(CounselForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=2, max=8)],
                        description=_l("2 to 8 capital letters; prefix of case numbers, e.g. DO"))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
 
 
-class SiteEditForm(FlaskForm):
+class SiteEditForm(CounselForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     active = BooleanField(_l("Active"))
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(CounselForm):
     class Meta:
         csrf = False
 
@@ -51,7 +50,7 @@ class UserFilterForm(FlaskForm):
         SelectChoice("all", _l("all"))])
 
 
-class TransferForm(FlaskForm):
+class TransferForm(CounselForm):
     source = SelectField(_l("Cases held by"), validators=[DataRequired()])
     case_ids = CheckboxList(_l("Cases"), validators=[DataRequired(message=_l("Choose at least one case."))])
     target = SelectField(_l("Hand over to"), validators=[DataRequired()])

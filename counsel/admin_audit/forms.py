@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
+
+from counsel.forms_common import CounselForm
 
 
 def _strip(value: Any) -> Any:
@@ -17,7 +18,7 @@ def _strip(value: Any) -> Any:
 IP_MESSAGE = _l("Digits, letters a to f, dots and colons only.")
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(CounselForm):
     class Meta:
         csrf = False
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from counsel import codes
-from counsel.forms_common import CheckboxList, code_choices
+from counsel.forms_common import CheckboxList, CounselForm, code_choices
 from counsel.languages import UnknownLanguage, parse_language
 
 LANGUAGE_ROWS = 4
@@ -51,6 +51,13 @@ def known_language(form: Form, field: StringField) -> None:
 
 
 LANGUAGE = [Optional(), Length(max=60), known_language]
+EARLIEST_CONSULTATION = date(1990, 1, 1)
+
+
+def not_before_1990(form: Form, field: DateField) -> None:
+    """Refuse a slip of the keyboard (0025 for 2025) before it lands in a case and the statistics."""
+    if field.data is not None and field.data < EARLIEST_CONSULTATION:
+        raise ValidationError(_l("A consultation cannot lie before 1990."))
 
 
 class LanguageRow(Form):
@@ -60,7 +67,7 @@ class LanguageRow(Form):
     preferred = BooleanField(_l("Preferred"))
 
 
-class CaseForm(FlaskForm):
+class CaseForm(CounselForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)],
                        description=_l("Full name, or the name she wants to be called. Shown only on this page."),
                        render_kw={"dir": "auto", "autocomplete": "off"})
@@ -108,8 +115,9 @@ class CaseForm(FlaskForm):
             row.form.mode.choices = code_choices(codes.LANGUAGE_MODES)
 
 
-class ConsultationForm(FlaskForm):
-    held_on = DateField(_l("Date"), validators=[DataRequired()])
+class ConsultationForm(CounselForm):
+    held_on = DateField(_l("Date"), validators=[DataRequired(), not_before_1990],
+                        render_kw={"min": EARLIEST_CONSULTATION.isoformat()})
     minutes = IntegerField(_l("Duration in minutes"), validators=[InputRequired(), NumberRange(min=1, max=720)])
     channel = SelectField(_l("Channel"))
     language = StringField(_l("Language used"), validators=LANGUAGE,
@@ -131,20 +139,20 @@ class ConsultationForm(FlaskForm):
         self.referrals.choices = code_choices(codes.REFERRALS)
 
 
-class NameSearchForm(FlaskForm):
+class NameSearchForm(CounselForm):
     name = StringField(_l("Name of the client"), validators=[DataRequired(), Length(max=200)],
                        render_kw={"dir": "auto", "autocomplete": "off", "autofocus": True})
     language = StringField(_l("Her preferred language"), validators=LANGUAGE,
                            render_kw={"list": "language-options", "autocomplete": "off"})
 
 
-class ShareForm(FlaskForm):
+class ShareForm(CounselForm):
     colleague = SelectField(_l("Colleague"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
     until = DateField(_l("Until (optional)"), validators=[Optional()])
 
 
-class CaseFilterForm(FlaskForm):
+class CaseFilterForm(CounselForm):
     class Meta:
         csrf = False
 

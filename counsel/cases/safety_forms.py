@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from counsel import codes
-from counsel.forms_common import CheckboxList, code_choices
+from counsel.forms_common import CheckboxList, CounselForm, code_choices
 
 ACKNOWLEDGE = _l("I have read the warning and still want to save")
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(CounselForm):
     purpose = SelectField(_l("Consent to"))
     given_on = DateField(_l("Given on"), validators=[DataRequired()])
     given_how = SelectField(_l("How it was given"))
@@ -32,7 +31,7 @@ class ConsentForm(FlaskForm):
         self.recipient_kind.choices = code_choices(codes.REFERRALS, blank="–")
 
 
-class DisclosureForm(FlaskForm):
+class DisclosureForm(CounselForm):
     recipient_kind = SelectField(_l("Recipient"))
     recipient = StringField(_l("Name of the recipient"), validators=[DataRequired(), Length(max=200)])
     content = TextAreaField(_l("What is passed on"), validators=[DataRequired(), Length(max=2000)],
@@ -43,7 +42,7 @@ class DisclosureForm(FlaskForm):
         self.recipient_kind.choices = code_choices(codes.REFERRALS)
 
 
-class PerpetratorForm(FlaskForm):
+class PerpetratorForm(CounselForm):
     name = StringField(_l("Name"), validators=[Length(max=200)], render_kw={"dir": "auto", "autocomplete": "off"})
     phone = StringField(_l("Phone"), validators=[Length(max=80)], render_kw={"autocomplete": "off"})
     address = TextAreaField(_l("Address"), validators=[Length(max=500)], render_kw={"rows": 2, "dir": "auto"})
@@ -52,7 +51,7 @@ class PerpetratorForm(FlaskForm):
     shown_matches = HiddenField()
 
 
-class RiskForm(FlaskForm):
+class RiskForm(CounselForm):
     indicators = CheckboxList(_l("What applies"))
     level = SelectField(_l("Level"), description=_l("Leave it to the checklist, or raise it with a reason."))
     reasoning = TextAreaField(_l("Reasoning"), validators=[Length(max=5000)], render_kw={"rows": 3, "dir": "auto"})
@@ -64,14 +63,14 @@ class RiskForm(FlaskForm):
         self.level.choices = code_choices(codes.RISK_LEVELS, blank=_l("as the checklist gives"))
 
 
-class SafetyPlanForm(FlaskForm):
+class SafetyPlanForm(CounselForm):
     plan = TextAreaField(_l("Safety plan"), validators=[Length(max=20000)], render_kw={"rows": 12, "dir": "auto"},
                          description=_l("Safe places, people she can call, documents to keep ready, how to reach "
                                         "help at night, code words."))
     version = HiddenField()
 
 
-class EmergencyForm(FlaskForm):
+class EmergencyForm(CounselForm):
     number = StringField(_l("Case number"), validators=[DataRequired(), Length(max=24)],
                          render_kw={"autocomplete": "off", "spellcheck": "false"})
     justification = TextAreaField(_l("Why this cannot wait for the colleague who holds the case"),

@@ -1,8 +1,9 @@
 """The report's tables as CSV and XLSX: the same published cells as on screen, nothing more.
 
-Numbers go out as numbers, suppressed cells as their marks ("<5", "×"). Text that a
-spreadsheet could read as a formula is defused with a leading apostrophe. The files carry no
-day either: the XLSX loses its creation and change times.
+Numbers go out as numbers, suppressed cells as their marks ("<5", "×"). Any text that a
+spreadsheet could read as a formula (a site's name, a heading, a label) is defused with a
+leading apostrophe, and the XLSX writes every text as a string cell, never as a formula. The
+files carry no day either: the XLSX loses its creation and change times.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from counsel.reporting.report import Report, Shown, Table
 from counsel.reporting.suppression import Status
@@ -27,12 +30,19 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 TIMESTAMP = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
 
 
-def _safe(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
+def _safe(value: Any) -> Any:
+    """Defuse text a spreadsheet would run as a formula; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _cells(row: list[Any]) -> list[Any]:
+    return [_safe(value) for value in row]
 
 
 def _value(cell: Shown) -> Any:
-    return cell.number if cell.number is not None else _safe(cell.text)
+    return cell.number if cell.number is not None else cell.text
 
 
 def legend(report: Report) -> list[str]:
@@ -80,23 +90,33 @@ def _rows(table: Table) -> Iterator[list[Any]]:
         return
     yield ["", *table.columns]
     for label, cells in table.rows:
-        yield [_safe(label), *(_value(cell) for cell in cells)]
+        yield [label, *(_value(cell) for cell in cells)]
     if table.total is not None:
         label, cells = table.total
-        yield [_safe(label), *(_value(cell) for cell in cells)]
+        yield [label, *(_value(cell) for cell in cells)]
 
 
 def to_csv(report: Report) -> bytes:
     """Every table one after the other, separated by a blank line (UTF-8 with BOM, for spreadsheets)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(_heading(report))
-    if report.too_few:
-        writer.writerow(_too_few(report))
+    rows = [*_heading(report), *([_too_few(report)] if report.too_few else [])]
     for table in report.tables:
-        writer.writerow([])
-        writer.writerows(_rows(table))
+        rows += [[], *_rows(table)]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(_cells(row) for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def _text(sheet: Worksheet, value: Any) -> Any:
+    """A str as a string cell: openpyxl would store "=…" as a formula and "#N/A" as an error."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    return cell
+
+
+def _append(sheet: Worksheet, row: list[Any]) -> None:
+    sheet.append([_text(sheet, value) for value in _cells(row)])
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -105,15 +125,15 @@ def to_xlsx(report: Report) -> bytes:
     about = book.worksheets[0]
     about.title = str(_l("Report"))[:31]
     for row in _heading(report):
-        about.append(row)
+        _append(about, row)
     about["A1"].font = Font(bold=True, size=14)
     about.column_dimensions["A"].width = 40
     if report.too_few:
-        about.append(_too_few(report))
+        _append(about, _too_few(report))
     for table in report.tables:
         sheet = book.create_sheet(table.id[:31])
         for row in _rows(table):
-            sheet.append(row)
+            _append(sheet, row)
         sheet["A1"].font = Font(bold=True)
         sheet.column_dimensions["A"].width = 42
     written = io.BytesIO()

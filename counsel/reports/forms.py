@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional, Regexp
 
-from counsel.forms_common import CheckboxList
+from counsel.forms_common import CheckboxList, CounselForm
 
 RUN = "run"
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 MONTH_MESSAGE = _l("A month as year and month, e.g. 2026-07.")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(CounselForm):
     class Meta:
         csrf = False
 

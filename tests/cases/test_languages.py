@@ -145,7 +145,7 @@ def test_the_check_and_the_new_case_page_suggest_colleagues_who_speak_her_langua
     opened = client.submit("/cases/new", case_form(name="Dilan Aziz", **language_rows(("ckb", "native", True))))
     page = client.get(opened.location).get_data(as_text=True)
     suggestions = page.split('<ul class="speakers">')[1].split("</ul>")[0]
-    assert "Kurdish Person (Kurdisch)" in suggestions
+    assert "<bdi>Kurdish Person</bdi> (Kurdisch)" in suggestions
     for absent in ("Kurmanji", "Persian", "Elsewhere", "Gone", "Statistics"):
         assert absent not in suggestions
 
