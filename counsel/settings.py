@@ -47,6 +47,7 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     ratelimit_login_per_address: str = "30 per minute;300 per day"
     ratelimit_login_per_account: str = "10 per minute"
+    name_search_per_hour: int = 60
     session_idle_minutes: int = 15
     session_absolute_hours: int = 8
     reauth_minutes: int = 5
@@ -147,6 +148,8 @@ def check(settings: Settings) -> Settings:
         problems.append(f"timezone {settings.timezone!r} is not a time zone name such as Europe/Berlin.")
     if not 8 <= settings.blind_index_bits <= 32:
         problems.append("blind_index_bits must be between 8 and 32.")
+    if settings.name_search_per_hour < 1:
+        problems.append("name_search_per_hour must be at least 1.")
     if problems:
         raise SettingsError("counsel cannot start:\n- " + "\n- ".join(problems))
     return settings

@@ -112,7 +112,7 @@ def fill_everything(adviser, colleague, signed_in):
     assert number in found
     assert number not in client.submit("/cases/check", {"name": MARKERS["searched"], "language": ""}).get_data(
         as_text=True)
-    page = client.get("/account/totp").get_data(as_text=True)
+    page = client.submit("/account/totp", {"start": "1"}, follow_redirects=True).get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     client.submit("/account/totp", {"code": pyotp.TOTP(secret).now()})
     return marker_forms(secret)

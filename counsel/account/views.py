@@ -72,7 +72,13 @@ def password() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             accounts.change_own_password(current_user, form.current.data or "", form.new.data or "", settings())
+        except accounts.LockedOut:
+            db.session.commit()  # the lock-out, its event and the ended sessions
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.login", m="throttled"))
         except CounselError as exc:
+            db.session.commit()  # a wrong current password stays counted and on the trail
             error = exc.message
         else:
             audit.record("password_changed", actor=current_user, target_user=current_user)
@@ -86,13 +92,20 @@ def password() -> ResponseReturnValue:
 
 @bp.route("/totp", methods=["GET", "POST"])
 def totp_setup() -> ResponseReturnValue:
+    """Set up the second factor: a POST makes the key, the app's first code switches it on.
+
+    No GET changes state, so the key is made only by the "start" button; it is kept encrypted on
+    the account (not enabled yet), so the scanned code stays valid on reload.
+    """
     if current_user.totp_enabled:
         return redirect(url_for("account.overview"))
-    if not current_user.totp_secret:
-        # Kept encrypted on the account (not enabled yet) so the scanned code stays valid on reload.
-        current_user.totp_secret = totp.new_secret()
+    if request.method == "POST" and request.form.get("start"):
+        current_user.totp_secret = current_user.totp_secret or totp.new_secret()
         db.session.commit()
+        return redirect(url_for("account.totp_setup"))
     secret = current_user.totp_secret
+    if not secret:
+        return render_template("account/totp_setup.html", secret=None, required=settings().require_totp)
     form = TotpConfirmForm()
     error = None
     if form.validate_on_submit():

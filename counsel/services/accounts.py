@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
+from counsel import audit
 from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError, NotPermitted
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import RecoveryCode, Role, User, UserRole
-from counsel.services import passwords
-from counsel.services.signin import normalise_username
+from counsel.services import cases, passwords, safety
+from counsel.services.signin import clear_failures, normalise_username, record_failure, throttle_key
 from counsel.sessions import end_user_sessions
 from counsel.settings import Settings
 
@@ -28,6 +29,10 @@ LOCALES = ("de", "en")
 
 class AccountError(CounselError):
     """An account change was refused; the message says why."""
+
+
+class LockedOut(AccountError):
+    """Too many wrong passwords: sign-in for her name is paused and every session of hers has ended."""
 
 
 @dataclass(frozen=True)
@@ -136,29 +141,48 @@ def _keeping_an_admin(user: User) -> Iterator[None]:
         raise NotPermitted(_l("This is the last active administrator; name another one first."))
 
 
-def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str) -> None:
-    """Change name, site, roles and language; the last active admin keeps the admin role."""
+def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str,
+                actor: User | None = None) -> None:
+    """Change name, site, roles and language; the last active admin keeps the admin role.
+
+    Access ends with its reason: a new site or new roles end her sessions, so nothing she opened
+    under the old ones stays open, and leaving the site or the adviser role ends the shares she
+    holds or gave (see cases.end_shares_of). `actor` is who made the change, for the trail.
+    """
     if not roles:
         raise AccountError(_l("Choose at least one role."))
     if locale not in LOCALES:
         raise AccountError(_l("Unknown language."))
+    moved = site.id != user.site_id
+    changed_roles = roles != user.roles
+    left_advising = user.has_role(Role.ADVISER) and Role.ADVISER not in roles
     with _keeping_an_admin(user):
         user.display_name = display_name.strip() or user.username
         user.site = site
         user.locale = locale
         user.set_roles(roles)
+    if moved or left_advising:
+        cases.end_shares_of(user, "site_changed" if moved else "adviser_role_removed", actor)
+        safety.end_emergency_access(user)
+    if moved or changed_roles:
+        end_user_sessions(user.id)
 
 
-def deactivate(user: User) -> None:
-    """Deactivate (never delete) and end every session of the user; the last active admin stays."""
+def deactivate(user: User, *, actor: User | None = None) -> None:
+    """Deactivate (never delete), end every session and share of the user; the last active admin stays."""
     with _keeping_an_admin(user):
         user.active = False
         user.deactivated_at = utcnow()
         end_user_sessions(user.id)
+        cases.end_shares_of(user, "deactivated", actor)
+        safety.end_emergency_access(user)
 
 
-def reactivate(user: User) -> None:
-    """Let a deactivated account sign in again; it no longer counts as deactivated."""
+def reactivate(user: User, *, actor: User | None = None) -> None:  # noqa: ARG001 - called like `deactivate`
+    """Let a deactivated account sign in again; it no longer counts as deactivated.
+
+    Ended shares and sessions stay ended: reactivating opens no case by itself.
+    """
     user.active = True
     user.deactivated_at = None
 
@@ -183,9 +207,21 @@ def reset_totp(user: User) -> None:
 
 
 def change_own_password(user: User, current: str, new: str, settings: Settings) -> None:
-    """Change a password after checking the current one; every session of the user ends."""
+    """Change a password after checking the current one; every session of the user ends.
+
+    A wrong current password is a guess like a failed sign-in: it counts towards the same lock-out
+    of her name and is audited as one, and reaching the lock-out ends her sessions (LockedOut).
+    The caller commits on AccountError too, so the count and the event stay.
+    """
+    key = throttle_key(user.username, settings)
     if not passwords.verify(user.password_hash, current, settings):
+        attempt = record_failure(key, settings)
+        audit.record("sign_in_failed", actor=user, detail="current_password")
+        if attempt.locked_until is not None:
+            end_user_sessions(user.id)
+            raise LockedOut(_l("Too many failed attempts. The session was ended; please wait and sign in again."))
         raise AccountError(_l("The current password is not correct."))
+    clear_failures(key)
     passwords.check_policy(new, settings, user.username)
     if passwords.verify(user.password_hash, new, settings):
         raise AccountError(_l("The new password must differ from the current one."))

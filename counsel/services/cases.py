@@ -27,7 +27,7 @@ from counsel.extensions import db, upsert
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare
 from counsel.models.consultation import Consultation
 from counsel.models.user import Role, User, UserLanguage, UserRole
-from counsel.services import conflicts
+from counsel.services import conflicts, search_limit
 
 NAME_FIELD = "client_name"
 log = logging.getLogger(__name__)
@@ -240,7 +240,11 @@ def find_by_name(actor: User, query: str) -> NameMatches:
 
     A candidate whose names cannot be decrypted is logged and, if she may see it, named by its
     number; one she may not see counts on its index match alone, so a duplicate is still caught.
+    A search tells who holds a case, so it is limited per hour (see search_limit) and every case
+    it finds gets a `name_search_match` event (who searched, what she was shown; never the typed
+    name), which its holder reads under "who has seen this case".
     """
+    search_limit.count(actor)
     candidates = _candidates(query)
     visible_ids = set(db.session.scalars(visible_cases(actor).with_only_columns(Case.id)
                                          .where(Case.id.in_(candidates))))
@@ -256,11 +260,14 @@ def find_by_name(actor: User, query: str) -> NameMatches:
             log.error("name search: record of case %s cannot be read: %s", case.number, exc)
             if case.id in visible_ids:
                 found.unreadable.append(case.number)
+                audit.record("name_search_match", actor=actor, case=case, detail="shown=unreadable")
                 continue
         if case.id in visible_ids:
             found.visible.append(case)
         else:
             holders[case.owner_id] = case.owner
+        audit.record("name_search_match", actor=actor, case=case,
+                     detail="shown=case" if case.id in visible_ids else "shown=holder")
     found.held_by.extend(sorted(holders.values(), key=lambda u: u.display_name))
     audit.record("case_search", actor=actor, detail=f"visible={len(found.visible)} elsewhere={len(holders)} "
                                                     f"unreadable={len(found.unreadable)}")
@@ -340,6 +347,26 @@ def share(actor: User, case: Case, colleague: User, reason: str, until: date | N
 def revoke_share(actor: User, case: Case, grant: CaseShare) -> None:
     grant.revoked_at = utcnow()
     audit.record("share_revoked", actor=actor, case=case, target_user=grant.user)
+
+
+def end_shares_of(person: User, reason: str, actor: User | None = None) -> None:
+    """End every running share in which she is one of the two advisers: given to her, or of a case she holds.
+
+    A share is one adviser's trust in a colleague at her site for her work; when either of them
+    leaves the site, loses the adviser role or is deactivated, that reason is gone, and a share
+    left running would follow her elsewhere. Each ends as if revoked, with a `share_ended` event
+    on its case naming why and whose change it was (no content).
+    """
+    day = today()
+    grants = db.session.scalars(
+        select(CaseShare).join(Case, Case.id == CaseShare.case_id)
+        .where(or_(CaseShare.user_id == person.id, Case.owner_id == person.id), CaseShare.revoked_at.is_(None),
+               or_(CaseShare.expires_on.is_(None), CaseShare.expires_on >= day))
+        .order_by(CaseShare.created_at)).all()
+    for grant in grants:
+        grant.revoked_at = utcnow()
+        audit.record("share_ended", actor=actor, case=grant.case, target_user=grant.user,
+                     detail=f"reason={reason} person={person.username}")
 
 
 def transfer(actor: User, cases: list[Case], to: User) -> None:
