@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from counsel.settings import PROJECT_ROOT, Settings, load
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("counsel").setLevel(settings.log_level)
     if settings.sqlalchemy_url.startswith("sqlite:///"):
         settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        create_private_sqlite_file(settings.sqlalchemy_url)
 
     app.extensions["counsel.vault"] = Vault(load_keyring(settings), settings.blind_index_bits)
     extensions.db.init_app(app)
@@ -76,6 +79,20 @@ def engine_options(url: str) -> dict[str, object]:
     return {"pool_pre_ping": True}
 
 
+def create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite would, with the umask's mode (often 0644).
+
+    SQLite gives the -wal and -shm files the database file's mode, so they follow; an existing
+    database keeps the mode it has.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        return
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def sqlite_pragmas(connection: Any, _record: Any) -> None:
     """Enforce foreign keys and let readers and the session writer work side by side (WAL)."""
     cursor = connection.cursor()
@@ -89,14 +106,17 @@ def register_blueprints(app: Flask) -> None:
     import counsel.admin.transfers
     import counsel.admin.views
     import counsel.cases.safety_views
-    import counsel.cases.views  # noqa: F401
+    import counsel.cases.views
+    import counsel.confirmations.views  # noqa: F401
     from counsel.account.views import bp as account_bp
     from counsel.admin import bp as admin_bp
     from counsel.admin_audit.views import bp as admin_audit_bp
     from counsel.auth.views import bp as auth_bp
     from counsel.cases import bp as cases_bp
+    from counsel.confirmations import bp as confirmations_bp
     from counsel.main.views import bp as main_bp
     from counsel.reports.views import bp as reports_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp, reports_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp, reports_bp,
+                      confirmations_bp):
         app.register_blueprint(blueprint)

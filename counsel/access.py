@@ -1,11 +1,11 @@
 """Who may do what to which case: the one place that answers it.
 
-Deny by default. An adviser reads and edits the cases she owns, those a colleague shared
-with her (until the share ends) and those she opened in an emergency (for a few hours, with
-a justification; see counsel.services.safety); only the owner shares; supervisors and admins never see
-case content (their role gives them nothing here). Every route that touches a case goes
-through `load_case`, which records a failed access and answers 404 so that nothing, not
-even the existence of a case, leaks to someone who may not see it.
+Deny by default. An adviser reads and edits the cases she owns and those a colleague shared
+with her (until the share ends); a case she opened in an emergency (for a few hours, with a
+justification; see counsel.services.safety) she reads and records in, nothing more. Only the
+owner shares; supervisors and admins never see case content (their role gives them nothing here).
+Every route that touches a case goes through `load_case`, which records a failed access and
+answers 404 so that nothing, not even the existence of a case, leaks to someone who may not see it.
 """
 
 from __future__ import annotations
@@ -22,14 +22,22 @@ from counsel import audit
 from counsel.clock import local_today, utcnow
 from counsel.extensions import db
 from counsel.models.case import Case, CaseShare
+from counsel.models.change_request import ChangeRequest, RequestKind
 from counsel.models.safety import EmergencyAccess
 from counsel.models.user import Role, User
 
 
 class Permission(enum.Enum):
     READ = "read"
-    WRITE = "write"
+    RECORD = "record"  # add a consultation, a risk assessment, the safety plan
+    WRITE = "write"  # her personal fields, consent, passing data on, closing, deleting
+    EXPORT = "export"  # the subject access copy
     SHARE = "share"
+
+
+# What emergency access allows: reading, and recording what the emergency calls for. It never
+# shares, exports, withdraws consent, deletes or changes her personal fields.
+EMERGENCY_PERMISSIONS = frozenset({Permission.READ, Permission.RECORD})
 
 
 def today() -> date:
@@ -80,7 +88,14 @@ def allows(user: Any, case: Case, permission: Permission) -> bool:
         return False
     if any(share.user_id == user.id and share.active_on(today()) for share in case.shares):
         return True
+    if permission not in EMERGENCY_PERMISSIONS:
+        return False
     return db.session.scalar(emergency_case_ids(user.id).where(EmergencyAccess.case_id == case.id)) is not None
+
+
+def permission_for_method(method: str, writing: Permission = Permission.WRITE) -> Permission:
+    """A page that shows part of a case on GET and changes it on POST needs to read, or to write."""
+    return writing if method == "POST" else Permission.READ
 
 
 def load_case(user: User, case_id: uuid.UUID, permission: Permission = Permission.READ) -> Case:
@@ -91,3 +106,50 @@ def load_case(user: User, case_id: uuid.UUID, permission: Permission = Permissio
     audit.record("case_access_denied", actor=user, case=case, detail=permission.value)
     db.session.commit()
     abort(404)
+
+
+# --- accounts: no insider makes herself a reader of a case alone ------------------------------
+
+class AccountChange(enum.Enum):
+    PROFILE = "profile"  # name and language
+    ACCESS = "access"  # roles, site, supervised sites
+    SECOND_FACTOR = "second_factor"
+    PASSWORD = "password"  # noqa: S105 - the name of a change, not a password
+    ACTIVE = "active"
+
+
+def may_change_account(actor: Any, account: User, change: AccountChange) -> bool:
+    """Admins manage accounts; nobody changes her own access, second factor or password here.
+
+    An admin who could give herself the adviser role, or reset her own factor through the
+    admin pages, would need nobody else to become a reader of cases.
+    """
+    if not (getattr(actor, "is_authenticated", False) and actor.active and actor.has_role(Role.ADMIN)):
+        return False
+    return change is AccountChange.PROFILE or actor.id != account.id
+
+
+def adviser_role_needs_confirmation(current: set[Role], wanted: set[Role]) -> bool:
+    """The adviser role for an account that holds, or is given, another role waits for a second person.
+
+    Every account holds a role, so any account that gains the adviser role later counts; a new
+    account made as an adviser only starts with no case at all.
+    """
+    return Role.ADVISER in wanted and Role.ADVISER not in current and bool((current | wanted) - {Role.ADVISER})
+
+
+def may_decide(decider: Any, request: ChangeRequest) -> bool:
+    """Whether this person may confirm or refuse the request: never its requester or beneficiary.
+
+    Account changes and transfers are decided by another admin or by a supervisor of the
+    account's site; a further emergency access by a supervisor of the case's site.
+    """
+    if decider is None or not (getattr(decider, "is_authenticated", False) and decider.active):
+        return False
+    if decider.id in (request.requested_by_id, request.receiver_id, request.account_id):
+        return False
+    supervises = decider.has_role(Role.SUPERVISOR)
+    if request.kind == RequestKind.EMERGENCY.value:
+        case_site = request.emergency.case.site_id if request.emergency else None
+        return supervises and case_site in decider.supervised_site_ids
+    return decider.has_role(Role.ADMIN) or (supervises and request.account.site_id in decider.supervised_site_ids)

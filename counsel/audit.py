@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,10 @@ def write_checkpoint(path: Path) -> tuple[int, str]:
     """Append the current head (sequence and MAC) to a file outside the database."""
     head = db.session.execute(select(AuditHead.seq, AuditHead.mac).where(AuditHead.id == 1)).first()
     seq, mac = (head.seq, head.mac) if head else (0, GENESIS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Only the service reads its checkpoints: created 0600, whatever the umask.
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
         handle.write(json.dumps({"at": utcnow().isoformat(timespec="seconds"), "seq": seq, "mac": mac}) + "\n")
     return seq, mac
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import NoReturn
 
 import click
@@ -15,15 +16,16 @@ from counsel import audit, create_app
 from counsel.crypto import CryptoError, KeyRing
 from counsel.errors import CounselError
 from counsel.extensions import db
+from counsel.models.change_request import ChangeRequest
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.reporting import facts
-from counsel.services import accounts
+from counsel.services import accounts, two_person
 from counsel.services import demo as demo_service
 from counsel.services import keys as key_service
 from counsel.settings import Settings, SettingsError, load
 
-CLI_ACTOR = "(command line)"
+CLI_ACTOR = two_person.SERVER_DECIDER
 
 
 def _settings() -> Settings:
@@ -76,8 +78,7 @@ def keys_init(if_missing: bool) -> None:
         if if_missing:
             return
         _fail(f"{path} exists already; counsel never overwrites a key file.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    KeyRing.create_file(path)
+    KeyRing.create_file(path)  # makes a missing folder 0700 itself
     click.echo(f"Created {path} (mode 0600).")
     click.echo("Back it up apart from the database backups: without it, no record can be read.")
 
@@ -254,6 +255,61 @@ def users_reset_password(username: str) -> None:
     audit.record("password_reset", actor_name=CLI_ACTOR, target_user=user)
     db.session.commit()
     click.echo(f"One-time password for {user.username} (shown only now, must be changed): {one_time}")
+
+
+# --- requests that need a second person --------------------------------------------------------
+
+@cli.group("requests")
+def requests_group() -> None:
+    """Changes waiting for a second person; the operator on the server may be that person."""
+
+
+@requests_group.command("list")
+def requests_list() -> None:
+    """Every waiting request: id, kind, account concerned, who asked and when."""
+    waiting = two_person.all_pending()
+    for change in waiting:
+        click.echo(f"{change.id}  {change.kind:<14} {change.account.username:<24} "
+                   f"asked by {change.requested_by.username} at {change.requested_at:%Y-%m-%d %H:%M} UTC")
+    if not waiting:
+        click.echo("No request is waiting.")
+
+
+@requests_group.command("confirm")
+@click.argument("request_id", type=click.UUID)
+def requests_confirm(request_id: uuid.UUID) -> None:
+    """Confirm a request as the operator (who holds the keys anyway): for a single admin and no coordinator."""
+    change = _change_request(request_id)
+    try:
+        outcome = two_person.confirm(None, change, _settings())
+    except CounselError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Confirmed: {change.kind} for {change.account.username}.")
+    if outcome.one_time_password:
+        click.echo(f"One-time password for {change.account.username} (shown only now, must be changed): "
+                   f"{outcome.one_time_password}")
+
+
+@requests_group.command("refuse")
+@click.argument("request_id", type=click.UUID)
+def requests_refuse(request_id: uuid.UUID) -> None:
+    change = _change_request(request_id)
+    try:
+        two_person.refuse(None, change)
+    except CounselError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Refused: {change.kind} for {change.account.username}.")
+
+
+def _change_request(request_id: uuid.UUID) -> ChangeRequest:
+    change = db.session.get(ChangeRequest, request_id)
+    if change is None:
+        _fail(f"There is no request {request_id}.")
+    return change
 
 
 # --- audit ----------------------------------------------------------------------------------

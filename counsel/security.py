@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -9,10 +10,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from counsel.clock import utcnow
+from counsel.errors import CounselError
 from counsel.models.user import Role
 from counsel.settings import Settings
 
@@ -39,6 +42,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # check finds a same-origin Referer), nothing at all to any other site (case addresses stay home).
 REFERRER_POLICY = "same-origin"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+QUERY_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,6 +101,18 @@ def same_origin_only() -> None:
         raise CSRFError("The request came from another origin.")
 
 
+def plain_address() -> None:
+    """Refuse an address whose query holds control characters: no filter or page number has any.
+
+    Forms check their fields (forms_common.CounselForm); the list pages read their filters from
+    the address, and PostgreSQL would fail on a NUL there with an error page instead of a message.
+    """
+    if any(QUERY_CONTROLS.search(key) or QUERY_CONTROLS.search(value)
+           for key, values in request.args.lists() for value in values):
+        raise CounselError(_l("The address contains characters that cannot be used. Please use the links and "
+                              "forms of the page."))
+
+
 def require_role(role: Role) -> Callable[[], None]:
     """Return a blueprint guard that refuses users without the role."""
 
@@ -150,6 +166,7 @@ def add_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.before_request(same_origin_only)
+    app.before_request(plain_address)
     app.before_request(guard)
     app.after_request(add_security_headers)
 

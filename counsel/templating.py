@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from counsel import codes
-from counsel.access import today
+from counsel.access import may_decide, today
 from counsel.crypto import UnreadableField
 from counsel.i18n import ROLE_LABELS, language_name
 from counsel.languages import picker_options
@@ -39,16 +39,18 @@ NAVIGATION: list[tuple[str, Any, Role | None]] = [
     ("admin.sites", _l("Sites"), Role.ADMIN),
     ("admin.transfers", _l("Hand over cases"), Role.ADMIN),
     ("admin_audit.index", _l("Audit trail"), Role.ADMIN),
+    ("confirmations.index", _l("Requests"), Role.ADMIN),
+    ("confirmations.index", _l("Requests"), Role.SUPERVISOR),
 ]
 
 
 def main_navigation() -> list[NavItem]:
-    items = []
+    items: dict[str, NavItem] = {}
     for endpoint, label, role in NAVIGATION:
-        if role is None or current_user.has_role(role):
+        if endpoint not in items and (role is None or current_user.has_role(role)):
             url = url_for(endpoint)
-            items.append(NavItem(label, url, request.path == url))
-    return items
+            items[endpoint] = NavItem(label, url, request.path == url)
+    return list(items.values())
 
 
 def role_names(roles: Iterable[Role]) -> str:
@@ -109,6 +111,7 @@ def init_app(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "de"),
             "idle_seconds": lambda: settings().session_idle_minutes * 60,
             "main_navigation": main_navigation,
+            "may_decide": lambda change: may_decide(current_user, change),
             "role_names": role_names,
             "language_name": language_name,
         }

@@ -20,12 +20,13 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from counsel import create_app
 from counsel.crypto import KeyRing
 from counsel.extensions import db
+from counsel.models.change_request import ChangeRequest
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import accounts
@@ -222,6 +223,22 @@ def adviser(make_user: Any) -> User:
 def supervisor(make_user: Any) -> User:
     user: User = make_user("sven", Role.SUPERVISOR, name="Sven Koordination")
     return user
+
+
+@pytest.fixture
+def second_person(make_user: Any, signed_in: Any) -> Any:
+    """Decide the newest waiting request as a second person (by default another admin, made here)."""
+
+    def decide(decider: User | None = None, decision: str = "confirm") -> Any:
+        if decider is None:
+            decider = db.session.scalars(select(User).where(User.username == "zora")).first() or make_user(
+                "zora", Role.ADMIN, name="Zora Zweitadmin")
+        waiting = db.session.scalars(select(ChangeRequest).where(ChangeRequest.status == "pending")
+                                     .order_by(ChangeRequest.requested_at.desc())).first()
+        assert waiting is not None, "no request is waiting"
+        return signed_in(decider).submit(f"/requests/{waiting.id}/{decision}")
+
+    return decide
 
 
 @pytest.fixture

@@ -177,3 +177,10 @@ def test_a_form_from_counsel_itself_is_accepted(adviser, signed_in):
     assert response.status_code == 302
     db.session.refresh(adviser)
     assert adviser.locale == "en"
+
+
+@pytest.mark.parametrize("query", ["number=%00", "page=1%00", "status=%1b[31m", "%00=x"])
+def test_control_characters_in_an_address_get_a_message_not_an_error(adviser, signed_in, query):
+    response = signed_in(adviser).get(f"/cases/?{query}")
+    assert response.status_code == 400
+    assert "Die Adresse enthält Zeichen, die nicht verwendet werden können." in response.get_data(as_text=True)

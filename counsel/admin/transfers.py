@@ -1,4 +1,7 @@
-"""Hand a departing adviser's cases to a colleague: admins see case numbers and dates only."""
+"""Ask to hand a departing adviser's cases to a colleague: admins see case numbers and dates only.
+
+A second person confirms every hand-over (counsel.services.two_person); nobody asks for cases to go to herself.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.user import Role, User, UserRole
 from counsel.security import fresh_required
-from counsel.services import cases
+from counsel.services import two_person
 
 
 def _advisers(site_id: int | None = None) -> list[User]:
@@ -74,11 +77,12 @@ def transfer() -> ResponseReturnValue:
     if target is None or not moving:
         abort(400)
     try:
-        cases.transfer(current_user, moving, target)
+        two_person.request_transfer(current_user, source, moving, target)
     except CounselError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
         return render_template("admin/transfers.html", form=form, source=source), 400
     db.session.commit()
-    flash(_("%(n)d cases now held by %(name)s.", n=len(moving), name=target.display_name), "success")
+    flash(_("Requested: %(n)d cases go to %(name)s once another administrator or a coordinator of the site "
+            "confirms it. Both advisers have been told.", n=len(moving), name=target.display_name), "warning")
     return redirect(url_for("admin.transfers", source=source.id))

@@ -13,14 +13,15 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
+from counsel.access import AccountChange, adviser_role_needs_confirmation, may_change_account
 from counsel.admin import bp
 from counsel.admin.forms import NewUserForm, SiteEditForm, SiteForm, UserFilterForm, UserForm
-from counsel.errors import CounselError
+from counsel.errors import CounselError, NotPermitted
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User, UserRole
 from counsel.security import fresh_required, settings
-from counsel.services import accounts
+from counsel.services import accounts, two_person
 
 
 def _site_choices(active_only: bool = True) -> list[SelectChoice]:
@@ -76,25 +77,31 @@ def new_user() -> ResponseReturnValue:
     form.supervised_sites.choices = _site_choices(active_only=False)
     error = None
     if form.validate_on_submit():
+        wanted = _roles(form.roles.data)
+        # Adviser and another role at once: the account starts with the others, the adviser role is asked for.
+        held_now = wanted - {Role.ADVISER} if adviser_role_needs_confirmation(set(), wanted) else wanted
         try:
             created = accounts.create_user(
                 settings(),
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
                 site=_site(form.site_id.data),
-                roles=_roles(form.roles.data),
+                roles=held_now,
                 locale=form.locale.data or "de",
             )
             created.user.set_supervised_sites(set(form.supervised_sites.data or []))
+            audit.record("user_created", actor=current_user, target_user=created.user,
+                         detail="roles=" + ",".join(sorted(r.value for r in created.user.roles)))
+            pending = None
+            if held_now != wanted:
+                pending = two_person.request_adviser_role(current_user, created.user, wanted)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
         else:
-            audit.record("user_created", actor=current_user, target_user=created.user,
-                         detail="roles=" + ",".join(sorted(r.value for r in created.user.roles)))
             db.session.commit()
             return render_template("admin/one_time_password.html", user=created.user,
-                                   password=created.one_time_password, new=True)
+                                   password=created.one_time_password, new=True, pending=pending)
     return render_template("admin/user_form.html", form=form, error=error, user=None)
 
 
@@ -118,25 +125,37 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         before = _audited_facts(user)
+        site, wanted = _site(form.site_id.data), _roles(form.roles.data)
+        supervised = set(form.supervised_sites.data or [])
+        pending = None
         try:
-            accounts.update_user(
-                user,
-                display_name=form.display_name.data or "",
-                site=_site(form.site_id.data),
-                roles=_roles(form.roles.data),
-                locale=form.locale.data or "de",
-            )
-            user.set_supervised_sites(set(form.supervised_sites.data or []))
+            if _changes_access(user, site, wanted, supervised) and not may_change_account(
+                    current_user, user, AccountChange.ACCESS):
+                raise NotPermitted(_l("Nobody changes her own roles or sites: another administrator does."))
+            if adviser_role_needs_confirmation(user.roles, wanted):
+                pending = two_person.request_adviser_role(current_user, user, wanted)
+                wanted = (wanted - {Role.ADVISER}) or user.roles
+            accounts.update_user(user, display_name=form.display_name.data or "", site=site, roles=wanted,
+                                 locale=form.locale.data or "de", actor=current_user)
+            user.set_supervised_sites(supervised)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
         else:
-            audit.record("user_changed", actor=current_user, target_user=user,
-                         detail=_changes(before, _audited_facts(user)))
+            if changes := _changes(before, _audited_facts(user)):
+                audit.record("user_changed", actor=current_user, target_user=user, detail=changes)
             db.session.commit()
             flash(_("Saved."), "success")
+            if pending is not None:
+                flash(_("The adviser role waits for a second person: another administrator or a coordinator of "
+                        "the site confirms it under Requests."), "warning")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_form.html", form=form, error=error, user=user), 400
+
+
+def _changes_access(user: User, site: Site, roles: set[Role], supervised: set[int]) -> bool:
+    return site.id != user.site_id or roles != user.roles or supervised - {site.id} != user.supervised_site_ids - {
+        user.site_id}
 
 
 def _audited_facts(user: User) -> dict[str, str]:
@@ -151,36 +170,59 @@ def _changes(before: dict[str, str], after: dict[str, str]) -> str:
 ACCOUNT_ACTIONS = {
     "deactivate": (accounts.deactivate, _l("The account is deactivated and all its sessions have ended.")),
     "reactivate": (accounts.reactivate, _l("The account is active again.")),
-    "reset-totp": (accounts.reset_totp,
-                   _l("The second factor was removed; the user sets it up again at the next sign-in.")),
 }
 
 
-@bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate, 'reset-totp'):action>")
+@bp.post("/users/<uuid:user_id>/<any(deactivate, reactivate):action>")
 @fresh_required
 def account_action(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     change, message = ACCOUNT_ACTIONS[action]
     try:
-        change(user)
+        if not may_change_account(current_user, user, AccountChange.ACTIVE):
+            raise NotPermitted(_l("You cannot do this to your own account."))
+        change(user, actor=current_user)
     except CounselError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
         return redirect(url_for("admin.edit_user", user_id=user.id))
-    audit.record(action.replace("-", "_"), actor=current_user, target_user=user)
+    audit.record(action, actor=current_user, target_user=user)
     db.session.commit()
     flash(str(message), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<uuid:user_id>/reset-totp")
+@fresh_required
+def reset_totp(user_id: uuid.UUID) -> ResponseReturnValue:
+    """Removing a second factor lets whoever knows the password in: a second person confirms it."""
+    user = _user_or_404(user_id)
+    if not may_change_account(current_user, user, AccountChange.SECOND_FACTOR):
+        flash(_("Nobody resets her own second factor here: use your recovery codes, or ask another "
+                "administrator."), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    two_person.request_totp_reset(current_user, user)
+    db.session.commit()
+    flash(_("Requested: the second factor is removed once another administrator or a coordinator of the site "
+            "confirms it. %(name)s has been told.", name=user.display_name), "warning")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.post("/users/<uuid:user_id>/reset-password")
 @fresh_required
 def reset_password(user_id: uuid.UUID) -> ResponseReturnValue:
+    """A new password at once where her second factor still guards her; otherwise a request."""
     user = _user_or_404(user_id)
-    one_time = accounts.reset_password(user, settings())
-    audit.record("password_reset", actor=current_user, target_user=user)
+    if not may_change_account(current_user, user, AccountChange.PASSWORD):
+        flash(_("Change your own password on your account page."), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    outcome = two_person.reset_password(current_user, user, settings())
     db.session.commit()
-    return render_template("admin/one_time_password.html", user=user, password=one_time, new=False)
+    if isinstance(outcome, str):
+        return render_template("admin/one_time_password.html", user=user, password=outcome, new=False)
+    flash(_("Requested: without a second factor a new password alone opens her account, so another administrator "
+            "or a coordinator of the site confirms it and hands her the one-time password."), "warning")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 @bp.get("/sites")
@@ -190,6 +232,7 @@ def sites() -> ResponseReturnValue:
 
 
 @bp.post("/sites")
+@fresh_required
 def create_site() -> ResponseReturnValue:
     form = SiteForm()
     error = None
@@ -209,6 +252,7 @@ def create_site() -> ResponseReturnValue:
 
 
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
+@fresh_required
 def edit_site(site_id: int) -> ResponseReturnValue:
     site = db.session.get(Site, site_id)
     if site is None:

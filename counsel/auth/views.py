@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_time
+from flask_babel import format_datetime, format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -18,7 +18,7 @@ from counsel.extensions import db, limiter, login_manager
 from counsel.i18n import UI_LOCALES
 from counsel.models.user import User
 from counsel.security import safe_next, settings
-from counsel.services import passwords, totp
+from counsel.services import passwords, totp, two_person
 from counsel.services.signin import (
     Outcome,
     check_password,
@@ -120,6 +120,9 @@ def _complete_sign_in(user: User, typed_name: str, next_url: str | None) -> Resp
     login_user(user)
     session["auth_at"] = utcnow().timestamp()
     session.regenerate()  # type: ignore[attr-defined]
+    for reset in two_person.password_resets_since(user, user.last_login_at or user.created_at):
+        flash(_("Your password was reset by %(name)s on %(time)s. If you did not ask for it, tell your "
+                "coordination.", name=reset.by, time=format_datetime(reset.at, "short")), "warning")
     user.last_login_at = utcnow()
     audit.record_sign_in(user)
     db.session.commit()

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from counsel import audit
-from counsel.access import Permission, load_case, today
+from counsel.access import Permission, load_case, permission_for_method, today
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.safety_forms import (
@@ -27,8 +27,9 @@ from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case
+from counsel.models.change_request import ChangeRequest
 from counsel.models.safety import Consent, Perpetrator
-from counsel.services import conflicts, consent, safety
+from counsel.services import conflicts, consent, safety, two_person
 
 
 def _viewed(case: Case, page: str) -> None:
@@ -40,7 +41,7 @@ def _viewed(case: Case, page: str) -> None:
 
 @bp.route("/<uuid:case_id>/consents", methods=["GET", "POST"])
 def consents(case_id: uuid.UUID) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, permission_for_method(request.method))
     form = ConsentForm() if request.method == "POST" else ConsentForm(given_on=today(), form_version="")
     _viewed(case, "consents")
     error = None
@@ -82,7 +83,7 @@ def withdraw_consent(case_id: uuid.UUID, consent_id: uuid.UUID) -> ResponseRetur
 @bp.route("/<uuid:case_id>/disclosures", methods=["GET", "POST"])
 def disclosures(case_id: uuid.UUID) -> ResponseReturnValue:
     """A referral that passes data on: only under a valid release for that very recipient."""
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, permission_for_method(request.method))
     form = DisclosureForm()
     _viewed(case, "disclosures")
     error = None
@@ -105,7 +106,7 @@ def disclosures(case_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> tuple[Case, Perpetrator | None]:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, permission_for_method(request.method))
     if perpetrator_id is None:
         return case, None
     found = db.session.scalars(select(Perpetrator).where(Perpetrator.id == perpetrator_id,
@@ -158,7 +159,7 @@ def delete_perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID) -> Respons
 
 @bp.route("/<uuid:case_id>/risk", methods=["GET", "POST"])
 def risk(case_id: uuid.UUID) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, permission_for_method(request.method, Permission.RECORD))
     form = RiskForm()
     _viewed(case, "risk")
     error = None
@@ -179,7 +180,7 @@ def risk(case_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.route("/<uuid:case_id>/safety-plan", methods=["GET", "POST"])
 def safety_plan(case_id: uuid.UUID) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, permission_for_method(request.method, Permission.RECORD))
     form = SafetyPlanForm() if request.method == "POST" else SafetyPlanForm(plan=case.safety_plan,
                                                                            version=str(case.version))
     _viewed(case, "safety plan")
@@ -219,8 +220,7 @@ def emergency() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            grant = safety.request_emergency_access(current_user, form.number.data or "",
-                                                    form.justification.data or "")
+            outcome = two_person.emergency_access(current_user, form.number.data or "", form.justification.data or "")
         except CounselError as exc:
             db.session.rollback()
             audit.record("emergency_access_refused", actor=current_user,
@@ -229,7 +229,11 @@ def emergency() -> ResponseReturnValue:
             error = exc.message
         else:
             db.session.commit()
+            if isinstance(outcome, ChangeRequest):
+                flash(_("You have an open emergency access already, or three in 30 days: this one waits for the "
+                        "approval of a coordinator of your site, who has been told."), "warning")
+                return redirect(url_for("main.index"))
             flash(_("Emergency access granted until %(time)s. The holder of the case and the coordination were "
-                    "informed.", time=format_time(grant.expires_at, "short")), "warning")
-            return redirect(url_for("cases.show", case_id=grant.case_id))
+                    "informed.", time=format_time(outcome.expires_at, "short")), "warning")
+            return redirect(url_for("cases.show", case_id=outcome.case_id))
     return render_template("cases/emergency.html", form=form, error=error), failed()

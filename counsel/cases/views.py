@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from counsel import audit, codes
-from counsel.access import Permission, load_case, today, visible_cases
+from counsel.access import Permission, allows, load_case, today, visible_cases
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.convert import (
@@ -39,7 +39,7 @@ from counsel.models.case import Case, CaseShare
 from counsel.models.consultation import Consultation
 from counsel.models.user import User
 from counsel.security import is_fresh
-from counsel.services import cases, consent, consultations, safety
+from counsel.services import cases, consent, consultations, safety, search_limit
 
 
 @bp.errorhandler(UnreadableField)
@@ -64,10 +64,11 @@ def index() -> ResponseReturnValue:
         query = query.where(Case.status == status)
     if filters.number.data:
         query = query.where(Case.number == filters.number.data.strip().upper())
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-    shown = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     pages = max(1, -(-total // PAGE_SIZE))
+    # Clamped before it reaches the database: an offset beyond its integers would fail the page.
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    shown = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render_template("cases/index.html", cases=shown, filters=filters, page=page, pages=pages, total=total)
 
 
@@ -78,13 +79,19 @@ def check() -> ResponseReturnValue:
     matches = None
     speakers: list[cases.Speaker] = []
     language = None
+    error = None
     if form.validate_on_submit():
-        matches = cases.find_by_name(current_user, form.name.data or "")
-        language = parse_picker_value(form.language.data or "")
-        speakers = cases.advisers_speaking(current_user.site_id, language)
-        db.session.commit()
-    return (render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language),
-            400 if form.errors else 200)
+        try:
+            matches = cases.find_by_name(current_user, form.name.data or "")
+        except search_limit.SearchLimitReached as exc:  # the form is shown again with what she typed
+            error = exc.message
+        else:
+            language = parse_picker_value(form.language.data or "")
+            speakers = cases.advisers_speaking(current_user.site_id, language)
+            db.session.commit()
+    status = 429 if error else 400 if form.errors else 200
+    return (render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language,
+                            error=error), status)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -125,7 +132,8 @@ def show(case_id: uuid.UUID) -> ResponseReturnValue:
     assessments = safety.assessments_of(case)
     return render_template(
         "cases/show.html", case=case, consultations=consultations.of_case(case), speakers=speakers,
-        may_share=current_user.id == case.owner_id, may_export=_may_export(case),
+        may_share=current_user.id == case.owner_id, may_export=allows(current_user, case, Permission.EXPORT),
+        may_edit=allows(current_user, case, Permission.WRITE),
         processing_consent=any(c.purpose == "processing" for c in given),
         consent_summary=summary, risk=assessments[0] if assessments else None,
         perpetrators=safety.perpetrators_of(case), emergency=safety.emergency_grant(current_user, case))
@@ -172,7 +180,7 @@ def set_status(case_id: uuid.UUID, action: str) -> ResponseReturnValue:
 
 @bp.route("/<uuid:case_id>/consultations/new", methods=["GET", "POST"])
 def new_consultation(case_id: uuid.UUID) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, Permission.RECORD)
     form = ConsultationForm()
     error = None
     if request.method == "GET":
@@ -208,7 +216,7 @@ def _consultation_of(case: Case, consultation_id: uuid.UUID) -> Consultation:
 
 @bp.route("/<uuid:case_id>/consultations/<uuid:consultation_id>", methods=["GET", "POST"])
 def edit_consultation(case_id: uuid.UUID, consultation_id: uuid.UUID) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, Permission.RECORD)
     consultation = _consultation_of(case, consultation_id)
     form = ConsultationForm()
     error = None
@@ -269,20 +277,9 @@ def revoke(case_id: uuid.UUID, share_id: uuid.UUID) -> ResponseReturnValue:
     return redirect(url_for("cases.sharing", case_id=case.id))
 
 
-def _may_export(case: Case) -> bool:
-    """Her holder or a colleague it is shared with may copy a case out; emergency access may not."""
-    return case.owner_id == current_user.id or any(grant.user_id == current_user.id and grant.active_on(today())
-                                                   for grant in case.shares)
-
-
 def _exportable(case_id: uuid.UUID) -> Case:
-    """Load a case for a subject access copy; anyone else gets 404 and the attempt is recorded."""
-    case = load_case(current_user, case_id)
-    if not _may_export(case):
-        audit.record("case_access_denied", actor=current_user, case=case, detail="export")
-        db.session.commit()
-        abort(404)
-    return case
+    """Her holder or a colleague it is shared with may copy a case out; emergency access may not."""
+    return load_case(current_user, case_id, Permission.EXPORT)
 
 
 def _dossier(case: Case) -> Dossier:

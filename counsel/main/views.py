@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
@@ -24,12 +24,21 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/notifications")
 def notifications() -> ResponseReturnValue:
-    """Her in-app messages (emergency access to her cases, ...); opening the page marks them read."""
+    """Her in-app messages (emergency access to her cases, ...); looking changes nothing."""
     items = safety.notifications_for(current_user)
     unread = {item.id for item in items if item.read_at is None}
-    safety.mark_read(current_user)
+    return render_template("main/notifications.html", items=items, unread=unread, newest=max(unread, default=None))
+
+
+@bp.post("/notifications/read")
+def mark_read() -> ResponseReturnValue:
+    """Mark the messages read that the page showed her, by her own click (a GET never does)."""
+    newest = request.form.get("newest", type=int)
+    if newest is None:
+        abort(400)
+    safety.mark_read(current_user, newest)
     db.session.commit()
-    return render_template("main/notifications.html", items=items, unread=unread)
+    return redirect(url_for("main.notifications"))
 
 
 @bp.get("/health")

@@ -2,6 +2,7 @@
 
 from counsel.models.audit import AuditEvent, AuditHead
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare, CaseViolenceForm
+from counsel.models.change_request import ChangeRequest
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.data_key import DataKey
 from counsel.models.safety import (
@@ -40,6 +41,7 @@ __all__ = [
     "CaseNameIndex",
     "CaseShare",
     "CaseViolenceForm",
+    "ChangeRequest",
     "Consultation",
     "ConsultationReferral",
     "ConsultationTopic",

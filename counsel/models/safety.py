@@ -181,3 +181,4 @@ class Notification(Base):
     actor_name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("change_requests.id", ondelete="CASCADE"))

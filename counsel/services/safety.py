@@ -15,10 +15,13 @@ from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError
 from counsel.extensions import db
 from counsel.models.case import Case
+from counsel.models.change_request import ChangeRequest
 from counsel.models.safety import EmergencyAccess, Notification, Perpetrator, RiskAssessment
 from counsel.models.user import Role, SupervisionScope, User, UserRole
 
 EMERGENCY_HOURS = 12
+EMERGENCY_WINDOW = timedelta(days=30)
+EMERGENCIES_WITHOUT_APPROVAL = 3
 EMERGENCY_MARK = "emergency"
 MIN_JUSTIFICATION = 20
 LEVEL_ORDER = ("standard", "elevated", "high")
@@ -96,8 +99,12 @@ def due_reviews(actor: User, until: date) -> list[DueReview]:
     return sorted((DueReview(cases[cid], level, due) for cid, level, due in rows), key=lambda d: d.review_on)
 
 
-def request_emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess:
-    """Open a colleague's case in an emergency: justified, time-limited, audited and announced."""
+def write_emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess:
+    """Write down a justified emergency access to a colleague's case, not yet effective.
+
+    The grant starts and ends at the same moment until `open_grant` gives it its hours, at once
+    or after a supervisor's approval (counsel.services.two_person.emergency_access decides which).
+    """
     if len(justification.strip()) < MIN_JUSTIFICATION:
         raise SafetyError(_l("Write down why the client is in danger and the owner cannot be reached "
                              "(at least %(n)d characters).", n=MIN_JUSTIFICATION))
@@ -107,16 +114,43 @@ def request_emergency_access(actor: User, number: str, justification: str) -> Em
     if case.owner_id == actor.id:
         raise SafetyError(_l("You hold this case yourself."))
     now = utcnow()
-    grant = EmergencyAccess(id=uuid.uuid4(), case=case, case_id=case.id, user_id=actor.id, granted_at=now,
-                            expires_at=now + timedelta(hours=EMERGENCY_HOURS))
+    grant = EmergencyAccess(id=uuid.uuid4(), case=case, case_id=case.id, user_id=actor.id, user=actor,
+                            granted_at=now, expires_at=now)
     grant.justification = justification.strip()
     db.session.add(grant)
-    audit.record("emergency_access", actor=actor, case=case, detail=f"hours={EMERGENCY_HOURS}")
-    for recipient in _emergency_recipients(case, actor):
-        # created_at = granted_at ties the message to its grant (see notifications_for).
-        db.session.add(Notification(user_id=recipient.id, kind="emergency_access", case_number=case.number,
-                                    case_id=case.id, actor_name=actor.display_name, created_at=now))
     return grant
+
+
+def emergency_needs_approval(actor: User) -> bool:
+    """A second open emergency access, or a fourth in 30 days, waits for a supervisor's approval."""
+    now = utcnow()
+    effective = EmergencyAccess.expires_at > EmergencyAccess.granted_at
+    mine = select(func.count()).select_from(EmergencyAccess).where(EmergencyAccess.user_id == actor.id, effective)
+    open_grants = db.session.scalar(mine.where(EmergencyAccess.expires_at > now)) or 0
+    recent = db.session.scalar(mine.where(EmergencyAccess.granted_at > now - EMERGENCY_WINDOW)) or 0
+    return open_grants >= 1 or recent >= EMERGENCIES_WITHOUT_APPROVAL
+
+
+def open_grant(grant: EmergencyAccess, approved_by: str = "") -> None:
+    """Give a written grant its hours from now, audit it and tell the owner and the site's supervisors."""
+    now = utcnow()
+    grant.granted_at = now
+    grant.expires_at = now + timedelta(hours=EMERGENCY_HOURS)
+    detail = f"hours={EMERGENCY_HOURS}" + (f" approved_by={approved_by}" if approved_by else "")
+    audit.record("emergency_access", actor=grant.user, case=grant.case, detail=detail)
+    for recipient in _emergency_recipients(grant.case, grant.user):
+        # created_at = granted_at ties the message to its grant (see notifications_for).
+        db.session.add(Notification(user_id=recipient.id, kind="emergency_access", case_number=grant.case.number,
+                                    case_id=grant.case_id, actor_name=grant.user.display_name, created_at=now))
+
+
+def end_emergency_access(user: User) -> None:
+    """End her running emergency accesses now (she left the site or the adviser role, or was deactivated)."""
+    now = utcnow()
+    db.session.execute(update(EmergencyAccess).where(EmergencyAccess.user_id == user.id,
+                                                     EmergencyAccess.expires_at > now,
+                                                     EmergencyAccess.expires_at > EmergencyAccess.granted_at)
+                       .values(expires_at=now).execution_options(synchronize_session=False))
 
 
 def _emergency_recipients(case: Case, actor: User) -> list[User]:
@@ -183,6 +217,7 @@ class Message:
     read_at: datetime | None
     until: datetime | None = None
     case_id: uuid.UUID | None = None
+    request: ChangeRequest | None = None
 
 
 def notifications_for(user: User) -> list[Message]:
@@ -192,12 +227,16 @@ def notifications_for(user: User) -> list[Message]:
     case_ids = {item.case_id for item in items if item.kind == "emergency_access"}
     grants = {(g.case_id, g.granted_at): g for g in db.session.scalars(
         select(EmergencyAccess).where(EmergencyAccess.case_id.in_(case_ids)))} if case_ids else {}
+    request_ids = {item.request_id for item in items if item.request_id}
+    changes = {change.id: change for change in db.session.scalars(
+        select(ChangeRequest).where(ChangeRequest.id.in_(request_ids)))} if request_ids else {}
     messages = []
     for item in items:
         grant = grants.get((item.case_id, item.created_at)) if item.case_id else None
         way = grant.case_id if grant and _owns(user, grant.case) else None
         messages.append(Message(item.id, item.kind, item.case_number, item.actor_name, item.created_at,
-                                item.read_at, grant.expires_at if grant else None, way))
+                                item.read_at, grant.expires_at if grant else None, way,
+                                changes.get(item.request_id) if item.request_id else None))
     return messages
 
 
@@ -206,8 +245,10 @@ def unread_count(user: User) -> int:
                                  .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0)
 
 
-def mark_read(user: User) -> None:
-    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+def mark_read(user: User, newest: int) -> None:
+    """Mark her messages read up to the newest she was shown; one that came in since stays unread."""
+    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.id <= newest,
+                                                  Notification.read_at.is_(None))
                        .values(read_at=utcnow()))
 
 

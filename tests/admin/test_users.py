@@ -196,10 +196,12 @@ def test_deactivated_accounts_are_kept_and_can_be_listed(admin, adviser, signed_
     assert adviser.active
 
 
-def test_password_reset_forces_a_change_and_ends_sessions(admin, adviser, signed_in, new_client):
+def test_password_reset_forces_a_change_and_ends_sessions(admin, adviser, signed_in, new_client, second_person):
     victim_session = signed_in(adviser)
     client = signed_in(admin)
-    response = client.submit(f"/admin/users/{adviser.id}/reset-password")
+    assert client.submit(f"/admin/users/{adviser.id}/reset-password").status_code == 302  # no second factor: asked
+    assert victim_session.get("/").status_code == 200
+    response = second_person()
     password = re.search(r'id="one-time-password">([^<]+)<', response.get_data(as_text=True)).group(1)
     assert victim_session.get("/").status_code == 302
     fresh = new_client()
@@ -208,10 +210,13 @@ def test_password_reset_forces_a_change_and_ends_sessions(admin, adviser, signed
     assert fresh.get("/").location == "/account/password"
 
 
-def test_totp_reset_removes_the_second_factor(admin, make_user, signed_in):
+def test_totp_reset_removes_the_second_factor_once_confirmed(admin, make_user, signed_in, second_person):
     user = make_user("mitcode", totp_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     client = signed_in(admin)
     client.submit(f"/admin/users/{user.id}/reset-totp")
+    db.session.refresh(user)
+    assert user.totp_enabled  # asked for, not done
+    assert second_person().status_code == 302
     db.session.refresh(user)
     assert not user.totp_enabled and user.totp_secret is None
 

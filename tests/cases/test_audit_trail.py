@@ -36,7 +36,7 @@ def trail(case_id: uuid.UUID) -> list[AuditEvent]:
 
 
 def test_every_step_on_a_case_is_audited_in_order_with_its_number_and_address(adviser, colleague, admin,
-                                                                               signed_in):
+                                                                               signed_in, second_person):
     owner = signed_in(adviser)
     opened = owner.submit("/cases/new", case_form())
     case_id = opened.location.rsplit("/", 1)[-1]
@@ -60,6 +60,7 @@ def test_every_step_on_a_case_is_audited_in_order_with_its_number_and_address(ad
     handover = signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [case_id],
                                                              "target": str(colleague.id)})
     assert handover.status_code == 302
+    assert second_person().status_code == 302
 
     case = db.session.get(Case, uuid.UUID(case_id))
     events = trail(case.id)

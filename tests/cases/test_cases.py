@@ -232,7 +232,7 @@ def test_sharing_needs_a_reason_and_a_colleague_at_the_same_site(adviser, collea
 
 
 def test_an_admin_hands_over_cases_seeing_numbers_only(adviser, colleague, admin, open_case, signed_in,
-                                                       make_user, other_site):
+                                                       make_user, other_site, second_person):
     first = open_case(adviser, name="Zeynep Kaya")
     consultations.add(adviser, first, ConsultationInput(held_on=today(), minutes=30, channel="phone"))
     db.session.commit()
@@ -246,6 +246,9 @@ def test_an_admin_hands_over_cases_seeing_numbers_only(adviser, colleague, admin
     response = client.submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(first.id)],
                                                   "target": str(colleague.id)})
     assert response.status_code == 302
+    db.session.refresh(first)
+    assert first.owner_id == adviser.id  # until a second person confirms
+    assert second_person().status_code == 302
     db.session.refresh(first)
     assert first.owner_id == colleague.id
     assert signed_in(colleague).get(f"/cases/{first.id}").status_code == 200

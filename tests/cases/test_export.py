@@ -16,7 +16,7 @@ from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.safety import Perpetrator
 from counsel.models.user import Role
-from counsel.services import cases, consent, consultations, safety
+from counsel.services import cases, consent, consultations, safety, two_person
 from counsel.services.consent import ConsentInput
 from counsel.services.consultations import ConsultationInput
 
@@ -148,7 +148,7 @@ def test_everyone_else_is_refused_and_nothing_is_exported(case, colleague, make_
 
 
 def test_emergency_access_reads_the_case_but_cannot_copy_it_out(case, colleague, signed_in):
-    safety.request_emergency_access(colleague, case.number, "Sie ist in akuter Gefahr, Berta nicht erreichbar.")
+    two_person.emergency_access(colleague, case.number, "Sie ist in akuter Gefahr, Berta nicht erreichbar.")
     db.session.commit()
     client = signed_in(colleague)
     assert client.get(f"/cases/{case.id}").status_code == 200

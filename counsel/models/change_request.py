@@ -1,0 +1,77 @@
+"""A change that could open case content to someone, waiting for a second person to confirm it.
+
+No insider reads a case alone (DESIGN.md): giving the adviser role to an account that holds
+another role, handing cases over, resetting another person's second factor (or the password of
+a person without one), and a further emergency access each take effect only when someone other
+than the requester confirms them. The request names accounts, roles and case ids: never content.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counsel.clock import utcnow
+from counsel.extensions import Base
+from counsel.models.safety import EmergencyAccess
+from counsel.models.types import uuid_pk
+from counsel.models.user import Role, User
+
+
+class RequestKind(enum.StrEnum):
+    ADVISER_ROLE = "adviser_role"
+    TRANSFER = "transfer"
+    RESET_TOTP = "reset_totp"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - the name of a request, not a password
+    EMERGENCY = "emergency"
+
+
+class RequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+class ChangeRequest(Base):
+    """One request, from its asking to its decision."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(12), default=RequestStatus.PENDING.value, index=True)
+    requested_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The account it concerns: whose roles, second factor or password; whose cases are handed
+    # over; who asks for emergency access.
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    # Transfers: who would receive the cases, and which (ids, space-separated).
+    receiver_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    case_ids: Mapped[str | None] = mapped_column(Text)
+    # Adviser role: the whole set of roles the account would hold (comma-separated).
+    roles: Mapped[str | None] = mapped_column(String(64))
+    emergency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("emergency_accesses.id", ondelete="CASCADE"))
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_name: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id], lazy="joined")
+    account: Mapped[User] = relationship(foreign_keys=[account_id], lazy="joined")
+    receiver: Mapped[User | None] = relationship(foreign_keys=[receiver_id], lazy="joined")
+    emergency: Mapped[EmergencyAccess | None] = relationship(lazy="joined")
+
+    @property
+    def pending(self) -> bool:
+        return self.status == RequestStatus.PENDING.value
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {Role(value) for value in (self.roles or "").split(",") if value}
+
+    @property
+    def case_id_list(self) -> list[uuid.UUID]:
+        return [uuid.UUID(value) for value in (self.case_ids or "").split()]

@@ -1,0 +1,233 @@
+"""Two people for every path to case content that the owner did not open.
+
+An admin asks, another person confirms: the adviser role for an account that holds another
+role, handing cases over, removing another person's second factor, a new password for a person
+without one, and an emergency access beyond the first open one or the third in 30 days. Each
+request and each decision is on the audit trail, and the adviser concerned and the supervisors
+of her site are told either way. Who may decide is answered by `access.may_decide`; the server's
+command line decides as the operator, who holds the keys anyway (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from counsel import audit
+from counsel.access import adviser_role_needs_confirmation, may_decide
+from counsel.clock import utcnow
+from counsel.errors import NotPermitted
+from counsel.extensions import db
+from counsel.models.audit import AuditEvent
+from counsel.models.case import Case
+from counsel.models.change_request import ChangeRequest, RequestKind, RequestStatus
+from counsel.models.safety import EmergencyAccess, Notification
+from counsel.models.user import Role, SupervisionScope, User, UserRole
+from counsel.services import accounts, cases, safety
+from counsel.settings import Settings
+
+SERVER_DECIDER = "(command line)"
+
+
+class RequestError(NotPermitted):
+    """The request or the decision was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a confirmation produced: for a password reset, the one-time password to hand over."""
+
+    request: ChangeRequest
+    one_time_password: str | None = None
+
+
+def _open(actor: User, kind: RequestKind, account: User, **fields: object) -> ChangeRequest:
+    request = ChangeRequest(id=uuid.uuid4(), kind=kind.value, status=RequestStatus.PENDING.value,
+                            requested_by_id=actor.id, requested_by=actor, account_id=account.id, account=account,
+                            requested_at=utcnow(), **fields)
+    db.session.add(request)
+    db.session.flush()
+    audit.record("request_opened", actor=actor, target_user=account, detail=f"{kind.value} {request.id}")
+    _tell(request, "request_opened", actor)
+    return request
+
+
+def request_adviser_role(actor: User, account: User, roles: set[Role]) -> ChangeRequest:
+    """Ask for the adviser role (with the account's other roles as given) for an account that holds another."""
+    if not adviser_role_needs_confirmation(account.roles, roles):
+        raise RequestError(_l("This change needs no second person."))
+    return _open(actor, RequestKind.ADVISER_ROLE, account, roles=",".join(sorted(r.value for r in roles)))
+
+
+def request_transfer(actor: User, source: User, moving: list[Case], receiver: User) -> ChangeRequest:
+    """Ask to hand cases over; the one who asks can never be the one who receives them."""
+    if receiver.id == actor.id:
+        raise RequestError(_l("You cannot hand cases over to yourself."))
+    if not moving or any(case.owner_id != source.id for case in moving):
+        raise RequestError(_l("Choose cases that this adviser holds."))
+    return _open(actor, RequestKind.TRANSFER, source, receiver_id=receiver.id, receiver=receiver,
+                 case_ids=" ".join(str(case.id) for case in moving))
+
+
+def request_totp_reset(actor: User, account: User) -> ChangeRequest:
+    return _open(actor, RequestKind.RESET_TOTP, account)
+
+
+def reset_password(actor: User, account: User, settings: Settings) -> str | ChangeRequest:
+    """A new one-time password now if her second factor still guards the account, else a request.
+
+    Knowing her password gets nobody past her second factor. Without one (not yet enrolled, or
+    an installation without TOTP) the password alone opens her cases, so a second person decides.
+    """
+    if account.totp_enabled and account.totp_secret:
+        one_time = accounts.reset_password(account, settings)
+        audit.record("password_reset", actor=actor, target_user=account)
+        return one_time
+    return _open(actor, RequestKind.RESET_PASSWORD, account)
+
+
+def emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess | ChangeRequest:
+    """Open a colleague's case in an emergency at once, or, beyond the limits, ask a supervisor first."""
+    grant = safety.write_emergency_access(actor, number, justification)
+    if not safety.emergency_needs_approval(actor):
+        safety.open_grant(grant)
+        return grant
+    db.session.flush()
+    return _open(actor, RequestKind.EMERGENCY, actor, emergency_id=grant.id, emergency=grant)
+
+
+def pending_for(decider: User) -> list[ChangeRequest]:
+    """The requests this person may decide, oldest first."""
+    waiting = db.session.scalars(select(ChangeRequest).where(ChangeRequest.status == RequestStatus.PENDING.value)
+                                 .order_by(ChangeRequest.requested_at)).all()
+    return [request for request in waiting if may_decide(decider, request)]
+
+
+def opened_by(actor: User, limit: int = 50) -> list[ChangeRequest]:
+    return list(db.session.scalars(select(ChangeRequest).where(ChangeRequest.requested_by_id == actor.id)
+                                   .order_by(ChangeRequest.requested_at.desc()).limit(limit)))
+
+
+def all_pending() -> list[ChangeRequest]:
+    return list(db.session.scalars(select(ChangeRequest).where(ChangeRequest.status == RequestStatus.PENDING.value)
+                                   .order_by(ChangeRequest.requested_at)))
+
+
+def confirm(decider: User | None, request: ChangeRequest, settings: Settings) -> Decision:
+    """Carry the request out; `decider` None is the server's command line."""
+    _check_decider(decider, request)
+    one_time = _carry_out(request, decider, settings)
+    _close(request, decider, RequestStatus.CONFIRMED)
+    return Decision(request, one_time)
+
+
+def refuse(decider: User | None, request: ChangeRequest) -> Decision:
+    _check_decider(decider, request)
+    _close(request, decider, RequestStatus.REFUSED)
+    return Decision(request)
+
+
+def _check_decider(decider: User | None, request: ChangeRequest) -> None:
+    if not request.pending:
+        raise RequestError(_l("This request has been decided already."))
+    if decider is not None and not may_decide(decider, request):
+        raise RequestError(_l("You may not decide this request: it needs someone other than whoever asked "
+                              "for it or gains by it."))
+
+
+def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings) -> str | None:
+    account = request.account
+    if request.kind == RequestKind.ADVISER_ROLE.value:
+        # The adviser role on top of what she holds now, whatever else changed since the asking.
+        roles = account.roles | {Role.ADVISER}
+        accounts.update_user(account, display_name=account.display_name, site=account.site, roles=roles,
+                             locale=account.locale, actor=decider)
+        audit.record("user_changed", actor=decider, actor_name=_name(decider), target_user=account,
+                     detail="roles=" + ",".join(sorted(r.value for r in roles)))
+    elif request.kind == RequestKind.TRANSFER.value:
+        receiver = request.receiver
+        if receiver is None:
+            raise RequestError(_l("The adviser who would receive the cases no longer exists."))
+        moving = list(db.session.scalars(select(Case).where(Case.id.in_(request.case_id_list),
+                                                            Case.owner_id == account.id)))
+        cases.transfer(request.requested_by, moving, receiver)
+    elif request.kind == RequestKind.RESET_TOTP.value:
+        accounts.reset_totp(account)
+        audit.record("reset_totp", actor=decider, actor_name=_name(decider), target_user=account)
+    elif request.kind == RequestKind.RESET_PASSWORD.value:
+        one_time = accounts.reset_password(account, settings)
+        audit.record("password_reset", actor=request.requested_by, target_user=account,
+                     detail=f"confirmed by {_name(decider)}")
+        return one_time
+    elif request.kind == RequestKind.EMERGENCY.value and request.emergency is not None:
+        safety.open_grant(request.emergency, approved_by=_name(decider))
+    return None
+
+
+def _close(request: ChangeRequest, decider: User | None, status: RequestStatus) -> None:
+    request.status = status.value
+    request.decided_by_id = decider.id if decider else None
+    request.decided_by_name = _name(decider)
+    request.decided_at = utcnow()
+    action = "request_confirmed" if status is RequestStatus.CONFIRMED else "request_refused"
+    audit.record(action, actor=decider, actor_name=_name(decider), target_user=request.account,
+                 detail=f"{request.kind} {request.id}")
+    _tell(request, action, decider)
+
+
+def _name(decider: User | None) -> str:
+    return decider.username if decider else SERVER_DECIDER
+
+
+def _tell(request: ChangeRequest, kind: str, actor: User | None) -> None:
+    """The account concerned, the receiver of a transfer, the requester and the site's supervisors hear of it."""
+    people = {request.account_id: request.account, request.requested_by_id: request.requested_by}
+    if request.receiver is not None:
+        people[request.receiver.id] = request.receiver
+    people.update({user.id: user for user in supervisors_of(request.account.site_id)})
+    if actor is not None:
+        people.pop(actor.id, None)
+    name = actor.display_name if actor else SERVER_DECIDER
+    for user in people.values():
+        db.session.add(Notification(user_id=user.id, kind=kind, actor_name=name, request_id=request.id,
+                                    created_at=utcnow()))
+
+
+def supervisors_of(site_id: int) -> list[User]:
+    """Every active supervisor of a site: by home site or by supervision scope."""
+    scoped = select(SupervisionScope.user_id).where(SupervisionScope.site_id == site_id)
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.SUPERVISOR.value, User.active.is_(True),
+               or_(User.site_id == site_id, User.id.in_(scoped)))
+    ))
+
+
+@dataclass(frozen=True)
+class ResetNotice:
+    by: str
+    at: datetime
+
+
+def password_resets_since(user: User, since: datetime | None) -> list[ResetNotice]:
+    """Who reset her password, and when, since she last signed in: she is told at her next sign-in."""
+    query = (select(AuditEvent.actor_name, User.display_name, AuditEvent.at)
+             .outerjoin(User, User.id == AuditEvent.actor_id)
+             .where(AuditEvent.action == "password_reset", AuditEvent.target_user_id == user.id)
+             .order_by(AuditEvent.seq))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since.replace(microsecond=0))
+    return [ResetNotice(display or name, at) for name, display, at in db.session.execute(query)]
+
+
+def requests_by_id(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChangeRequest]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {request.id: request for request in db.session.scalars(select(ChangeRequest)
+                                                                   .where(ChangeRequest.id.in_(wanted)))}

@@ -1,0 +1,270 @@
+"""No insider reads a case alone (issue 11, points 1 and 2), tried as the attacker would, over HTTP.
+
+The admin who alone gave herself the adviser role, handed a case to herself and read it; who
+reset an adviser's password and second factor and signed in as her; the adviser who opened case
+after case "in an emergency": each path now needs a second person, or ends where it began.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import select
+
+from counsel.cli import cli
+from counsel.extensions import db
+from counsel.models.case import Case
+from counsel.models.change_request import ChangeRequest
+from counsel.models.safety import EmergencyAccess, Notification
+from counsel.models.user import Role, User
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+JUSTIFICATION = "Sie hat angerufen, er steht vor der Tür; die Kollegin ist nicht erreichbar."
+
+
+@pytest.fixture
+def admin_adviser(make_user: Any) -> User:
+    """The insider with two roles: an admin who also counsels."""
+    user: User = make_user("doris", Role.ADMIN, Role.ADVISER, name="Doris Doppelrolle")
+    return user
+
+
+def waiting() -> list[ChangeRequest]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(ChangeRequest).where(ChangeRequest.status == "pending")))
+
+
+def notices_of(user: User) -> list[str]:
+    return list(db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)))
+
+
+def roles_form(user: User, *roles: str) -> dict[str, Any]:
+    return {"display_name": user.display_name, "site_id": user.site_id, "roles": list(roles), "locale": "de"}
+
+
+def one_time_password(response: Any) -> str:
+    match = re.search(r'id="one-time-password">([^<]+)<', response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return match.group(1)
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+def test_an_admin_cannot_give_herself_the_adviser_role(admin, signed_in):
+    client = signed_in(admin)
+    response = client.submit(f"/admin/users/{admin.id}", roles_form(admin, "admin", "adviser"))
+    assert response.status_code == 400
+    db.session.refresh(admin)
+    assert admin.roles == {Role.ADMIN} and waiting() == []
+
+
+def test_an_admin_cannot_move_herself_to_another_site_or_reset_her_own_second_factor(admin, signed_in, other_site):
+    client = signed_in(admin)
+    moved = client.submit(f"/admin/users/{admin.id}", {**roles_form(admin, "admin"), "site_id": other_site.id})
+    assert moved.status_code == 400
+    client.submit(f"/admin/users/{admin.id}/reset-totp")
+    client.submit(f"/admin/users/{admin.id}/reset-password")
+    db.session.refresh(admin)
+    assert admin.site_id != other_site.id and waiting() == []
+    # her name and language she may still change
+    assert client.submit(f"/admin/users/{admin.id}", {**roles_form(admin, "admin"), "display_name": "Ada A."}
+                         ).status_code == 302
+
+
+def test_the_adviser_role_for_a_second_admin_waits_for_a_third_person(admin, make_user, signed_in, supervisor):
+    friend = make_user("freya", Role.ADMIN, name="Freya Freundin")
+    response = signed_in(admin).submit(f"/admin/users/{friend.id}", roles_form(friend, "admin", "adviser"))
+    assert response.status_code == 302
+    db.session.refresh(friend)
+    assert friend.roles == {Role.ADMIN}
+    (request,) = waiting()
+    assert "request_opened" in notices_of(friend) and "request_opened" in notices_of(supervisor)
+    # neither the requester nor the one who gains by it decides
+    for insider in (admin, friend):
+        signed_in(insider).submit(f"/requests/{request.id}/confirm")
+        assert waiting() == [request]
+    # the site's coordinator does
+    assert signed_in(supervisor).submit(f"/requests/{request.id}/confirm").status_code == 302
+    db.session.refresh(friend)
+    assert friend.roles == {Role.ADMIN, Role.ADVISER} and waiting() == []
+    assert "request_confirmed" in notices_of(friend)
+
+
+def test_a_new_account_with_adviser_and_admin_roles_starts_without_the_adviser_role(admin, site, signed_in):
+    response = signed_in(admin).submit("/admin/users/new", {"username": "neu", "display_name": "Nina Neu",
+                                                            "site_id": site.id, "roles": ["adviser", "admin"],
+                                                            "locale": "de"})
+    assert response.status_code == 200
+    new = db.session.scalars(select(User).where(User.username == "neu")).one()
+    assert new.roles == {Role.ADMIN}
+    assert [r.kind for r in waiting()] == ["adviser_role"]
+
+
+def test_a_refused_request_changes_nothing_and_the_adviser_hears_of_it(admin, make_user, signed_in, second_person):
+    friend = make_user("freya", Role.SUPERVISOR, name="Freya Freundin")
+    signed_in(admin).submit(f"/admin/users/{friend.id}", roles_form(friend, "supervisor", "adviser"))
+    assert second_person(decision="refuse").status_code == 302
+    db.session.refresh(friend)
+    assert friend.roles == {Role.SUPERVISOR} and waiting() == []
+    assert "request_refused" in notices_of(friend)
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+def test_an_admin_who_advises_cannot_hand_a_case_to_herself(admin_adviser, adviser, open_case, signed_in):
+    case = open_case(adviser)
+    client = signed_in(admin_adviser)
+    response = client.submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                  "target": str(admin_adviser.id)})
+    assert response.status_code == 400
+    db.session.refresh(case)
+    assert case.owner_id == adviser.id and waiting() == []
+    assert client.get(f"/cases/{case.id}").status_code == 404
+
+
+def test_a_handover_waits_for_a_second_person_and_both_advisers_are_told(admin, adviser, colleague, open_case,
+                                                                          signed_in, supervisor):
+    case = open_case(adviser)
+    signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                 "target": str(colleague.id)})
+    db.session.refresh(case)
+    assert case.owner_id == adviser.id
+    assert signed_in(colleague).get(f"/cases/{case.id}").status_code == 404
+    assert "request_opened" in notices_of(adviser) and "request_opened" in notices_of(colleague)
+    (request,) = waiting()
+    # the receiving adviser may not confirm what she receives
+    assert signed_in(colleague).get("/requests/").status_code == 403  # she is no admin or coordinator
+    assert signed_in(colleague).submit(f"/requests/{request.id}/confirm").status_code == 403
+    page = signed_in(supervisor).get("/requests/").get_data(as_text=True)
+    assert case.number not in page and "Fatma" not in page  # counts and names of staff, never content
+    assert signed_in(supervisor).submit(f"/requests/{request.id}/confirm").status_code == 302
+    db.session.refresh(case)
+    assert case.owner_id == colleague.id
+    assert signed_in(colleague).get(f"/cases/{case.id}").status_code == 200
+
+
+def test_a_coordinator_of_another_site_cannot_decide(admin, adviser, colleague, open_case, signed_in, make_user,
+                                                     other_site):
+    far = make_user("fiona", Role.SUPERVISOR, at=other_site)
+    case = open_case(adviser)
+    signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                 "target": str(colleague.id)})
+    (request,) = waiting()
+    assert str(request.id) not in signed_in(far).get("/requests/").get_data(as_text=True)
+    signed_in(far).submit(f"/requests/{request.id}/confirm")
+    assert waiting() == [request]
+
+
+# --- second factor and password --------------------------------------------------------------
+
+def test_the_admin_who_resets_a_password_never_gets_past_her_second_factor(admin, make_user, signed_in,
+                                                                            new_client):
+    victim = make_user("vera", Role.ADVISER, totp_secret=SECRET)
+    response = signed_in(admin).submit(f"/admin/users/{victim.id}/reset-password")
+    password = one_time_password(response)  # at once: her second factor still guards her
+    attacker = new_client()
+    assert attacker.sign_in("vera", password).location == "/login/totp"
+    assert attacker.get("/cases/").status_code == 302  # nothing without her code
+    # removing the factor is a request that the same admin cannot complete alone
+    signed_in(admin).submit(f"/admin/users/{victim.id}/reset-totp")
+    (request,) = waiting()
+    signed_in(admin).submit(f"/requests/{request.id}/confirm")
+    db.session.refresh(victim)
+    assert victim.totp_enabled
+
+
+def test_a_password_reset_of_someone_without_a_second_factor_is_a_request_and_she_is_told(
+        admin, adviser, signed_in, new_client, second_person):
+    before = adviser.password_hash
+    response = signed_in(admin).submit(f"/admin/users/{adviser.id}/reset-password")
+    assert response.status_code == 302 and "one-time-password" not in response.get_data(as_text=True)
+    db.session.refresh(adviser)
+    assert adviser.password_hash == before
+    password = one_time_password(second_person())
+    berta = new_client()
+    assert berta.sign_in("berta", password).status_code == 302
+    page = berta.get("/account/password").get_data(as_text=True)
+    assert "Ada Admin" in page  # who reset it, shown at her next sign-in
+
+
+def test_the_operator_confirms_on_the_server_where_there_is_no_second_admin(app: Flask, admin, adviser,
+                                                                             signed_in, open_case, colleague):
+    case = open_case(adviser)
+    signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                 "target": str(colleague.id)})
+    (request,) = waiting()
+    listed: Result = app.test_cli_runner().invoke(cli, ["requests", "list"], catch_exceptions=False)
+    assert str(request.id) in listed.output and "transfer" in listed.output
+    done = app.test_cli_runner().invoke(cli, ["requests", "confirm", str(request.id)], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).owner_id == colleague.id  # type: ignore[union-attr]
+    assert db.session.get(ChangeRequest, request.id).decided_by_name == "(command line)"  # type: ignore[union-attr]
+
+
+# --- emergency access ------------------------------------------------------------------------
+
+def emergency(client: Any, case: Case) -> Any:
+    return client.submit("/cases/emergency", {"number": case.number, "justification": JUSTIFICATION})
+
+
+def test_a_second_open_emergency_access_waits_for_a_coordinator(adviser, colleague, open_case, signed_in,
+                                                                 supervisor):
+    first, second = open_case(adviser), open_case(adviser, name="Selam Tesfay")
+    carla = signed_in(colleague)
+    assert emergency(carla, first).location == f"/cases/{first.id}"
+    assert emergency(carla, second).location == "/"
+    assert carla.get(f"/cases/{second.id}").status_code == 404  # not yet
+    (request,) = waiting()
+    assert request.kind == "emergency"
+    assert signed_in(supervisor).submit(f"/requests/{request.id}/confirm").status_code == 302
+    assert carla.get(f"/cases/{second.id}").status_code == 200
+
+
+def test_the_fourth_emergency_access_in_thirty_days_waits_too(adviser, colleague, open_case, signed_in):
+    carla = signed_in(colleague)
+    cases = [open_case(adviser, name=f"Klientin {n}") for n in range(4)]
+    for case in cases[:3]:
+        assert emergency(carla, case).location == f"/cases/{case.id}"
+        grant = db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case.id)).one()
+        began = grant.granted_at
+        grant.granted_at, grant.expires_at = began - timedelta(hours=2), began - timedelta(hours=1)
+        db.session.commit()  # over already: not open any more, but one of the three in 30 days
+    assert emergency(carla, cases[3]).location == "/"
+    assert carla.get(f"/cases/{cases[3].id}").status_code == 404
+
+
+@pytest.mark.parametrize("method, path, data", [
+    ("GET", "edit", None),
+    ("POST", "close", {}),
+    ("GET", "export", None),
+    ("GET", "export.json", None),
+    ("GET", "sharing", None),
+    ("POST", "consents", {"purpose": "statistics", "given_on": "2026-12-01", "form": "oral", "form_version": ""}),
+    ("POST", "disclosures", {"recipient": "Frauenhaus", "purpose": "referral"}),
+    ("POST", "perpetrators/new", {"name": "Er"}),
+])
+def test_emergency_access_never_shares_exports_consents_passes_on_or_edits(adviser, colleague, open_case,
+                                                                            signed_in, method, path, data):
+    case = open_case(adviser)
+    carla = signed_in(colleague)
+    emergency(carla, case)
+    url = f"/cases/{case.id}/{path}"
+    response = carla.get(url) if method == "GET" else carla.submit(url, data)
+    assert response.status_code == 404
+    db.session.refresh(case)
+    assert case.status == "open"
+
+
+def test_emergency_access_reads_and_records(adviser, colleague, open_case, signed_in):
+    case = open_case(adviser)
+    carla = signed_in(colleague)
+    emergency(carla, case)
+    assert carla.get(f"/cases/{case.id}").status_code == 200
+    for page in ("consultations/new", "risk", "safety-plan", "consents", "disclosures"):
+        assert carla.get(f"/cases/{case.id}/{page}").status_code == 200, page
