@@ -19,10 +19,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, insert, or_, select
 
 from counsel import audit, codes, languages
-from counsel.access import today, visible_cases
+from counsel.access import Permission, allows, today, visible_cases
 from counsel.clock import utcnow
 from counsel.crypto import BlindIndex, UnreadableField
-from counsel.errors import Conflict, CounselError
+from counsel.errors import Conflict, CounselError, NotPermitted
 from counsel.extensions import db, upsert
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseShare
 from counsel.models.consultation import Consultation
@@ -324,7 +324,12 @@ def colleagues(actor: User) -> list[User]:
 
 
 def share(actor: User, case: Case, colleague: User, reason: str, until: date | None) -> CaseShare:
-    """Share a case with a colleague at the same site, for a stated reason, optionally until a date."""
+    """Share a case with a colleague at the same site, for a stated reason, optionally until a date.
+
+    Only her holder shares: the rule is checked here, so no caller can forget it.
+    """
+    if not allows(actor, case, Permission.SHARE):
+        raise NotPermitted(_l("Only the adviser who holds the case shares it."))
     if colleague.id == case.owner_id:
         raise CaseInputError(_l("She holds the case already."))
     if colleague not in colleagues(actor) or colleague.site_id != case.site_id:
@@ -345,6 +350,8 @@ def share(actor: User, case: Case, colleague: User, reason: str, until: date | N
 
 
 def revoke_share(actor: User, case: Case, grant: CaseShare) -> None:
+    if not allows(actor, case, Permission.SHARE) or grant.case_id != case.id:
+        raise NotPermitted(_l("Only the adviser who holds the case ends its sharing."))
     grant.revoked_at = utcnow()
     audit.record("share_revoked", actor=actor, case=case, target_user=grant.user)
 
@@ -370,7 +377,13 @@ def end_shares_of(person: User, reason: str, actor: User | None = None) -> None:
 
 
 def transfer(actor: User, cases: list[Case], to: User) -> None:
-    """Give a departing adviser's cases to a colleague at the same site; history stays as it was."""
+    """Give a departing adviser's cases to a colleague at the same site; history stays as it was.
+
+    Called for a confirmed request (services.two_person) with the admin who asked as `actor`: an
+    admin, and never the one who receives.
+    """
+    if not actor.has_role(Role.ADMIN) or actor.id == to.id:
+        raise NotPermitted(_l("Cases are handed over by an admin, never to herself."))
     if not to.active or not to.has_role(Role.ADVISER):
         raise CaseInputError(_l("Cases can only go to an active adviser."))
     for case in cases:

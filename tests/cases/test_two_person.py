@@ -17,11 +17,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from counsel.cli import cli
+from counsel.errors import NotPermitted
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.change_request import ChangeRequest
 from counsel.models.safety import EmergencyAccess, Notification
 from counsel.models.user import Role, User
+from counsel.services import cases, two_person
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 JUSTIFICATION = "Sie hat angerufen, er steht vor der Tür; die Kollegin ist nicht erreichbar."
@@ -228,15 +230,15 @@ def test_a_second_open_emergency_access_waits_for_a_coordinator(adviser, colleag
 
 def test_the_fourth_emergency_access_in_thirty_days_waits_too(adviser, colleague, open_case, signed_in):
     carla = signed_in(colleague)
-    cases = [open_case(adviser, name=f"Klientin {n}") for n in range(4)]
-    for case in cases[:3]:
+    opened = [open_case(adviser, name=f"Klientin {n}") for n in range(4)]
+    for case in opened[:3]:
         assert emergency(carla, case).location == f"/cases/{case.id}"
         grant = db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case.id)).one()
         began = grant.granted_at
         grant.granted_at, grant.expires_at = began - timedelta(hours=2), began - timedelta(hours=1)
         db.session.commit()  # over already: not open any more, but one of the three in 30 days
-    assert emergency(carla, cases[3]).location == "/"
-    assert carla.get(f"/cases/{cases[3].id}").status_code == 404
+    assert emergency(carla, opened[3]).location == "/"
+    assert carla.get(f"/cases/{opened[3].id}").status_code == 404
 
 
 @pytest.mark.parametrize("method, path, data", [
@@ -268,3 +270,40 @@ def test_emergency_access_reads_and_records(adviser, colleague, open_case, signe
     assert carla.get(f"/cases/{case.id}").status_code == 200
     for page in ("consultations/new", "risk", "safety-plan", "consents", "disclosures"):
         assert carla.get(f"/cases/{case.id}/{page}").status_code == 200, page
+
+
+# --- the services refuse the wrong actor, whichever view calls them ---------------------------
+
+def test_only_the_holder_shares_even_when_a_service_is_called_directly(adviser, colleague, admin, make_user,
+                                                                        open_case):
+    case = open_case(adviser)
+    cases.share(adviser, case, colleague, "Urlaubsvertretung", None)
+    db.session.commit()
+    third = make_user("tara", Role.ADVISER, name="Tara Dritte")
+    for wrong in (colleague, admin):  # the colleague it is shared with, and an admin
+        with pytest.raises(NotPermitted):
+            cases.share(wrong, case, third, "Weitergabe", None)
+        with pytest.raises(NotPermitted):
+            cases.revoke_share(wrong, case, case.shares[0])
+    db.session.rollback()
+    assert [share.user_id for share in db.session.get(Case, case.id).shares] == [colleague.id]  # type: ignore[union-attr]
+
+
+def test_a_transfer_is_made_by_an_admin_and_never_to_herself(adviser, colleague, admin_adviser, open_case):
+    case = open_case(adviser)
+    with pytest.raises(NotPermitted):
+        cases.transfer(colleague, [case], colleague)  # an adviser taking a case
+    with pytest.raises(NotPermitted):
+        cases.transfer(admin_adviser, [case], admin_adviser)  # an admin giving it to herself
+    db.session.rollback()
+    assert db.session.get(Case, case.id).owner_id == adviser.id  # type: ignore[union-attr]
+
+
+def test_nobody_confirms_her_own_request_through_the_service(app, admin, adviser, colleague, open_case):
+    case = open_case(adviser)
+    request = two_person.request_transfer(admin, adviser, [case], colleague)
+    db.session.commit()
+    for insider in (admin, colleague, adviser):  # who asked, who would receive, whose cases
+        with pytest.raises(two_person.RequestError):
+            two_person.confirm(insider, request, app.config["COUNSEL"])
+    assert request.pending
