@@ -153,3 +153,13 @@ def may_decide(decider: Any, request: ChangeRequest) -> bool:
         case_site = request.emergency.case.site_id if request.emergency else None
         return supervises and case_site in decider.supervised_site_ids
     return decider.has_role(Role.ADMIN) or (supervises and request.account.site_id in decider.supervised_site_ids)
+
+
+# --- anonymised statistics -------------------------------------------------------------------
+
+def report_site_ids(user: Any) -> set[int]:
+    """The sites whose anonymised statistics she may see: her own and those assigned, if she supervises."""
+    if not (getattr(user, "is_authenticated", False) and user.active and user.has_role(Role.SUPERVISOR)):
+        return set()
+    ids: set[int] = user.supervised_site_ids
+    return ids

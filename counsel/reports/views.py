@@ -20,7 +20,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
-from counsel.access import today
+from counsel.access import report_site_ids, today
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role
@@ -63,7 +63,7 @@ def rule_for(audience: str) -> Rule:
 
 
 def _supervised() -> list[Site]:
-    ids = current_user.supervised_site_ids
+    ids = report_site_ids(current_user)
     return list(db.session.scalars(select(Site).where(Site.id.in_(ids)).order_by(Site.id)))
 
 
