@@ -129,13 +129,22 @@ def may_change_account(actor: Any, account: User, change: AccountChange) -> bool
     return change is AccountChange.PROFILE or actor.id != account.id
 
 
-def adviser_role_needs_confirmation(current: set[Role], wanted: set[Role]) -> bool:
-    """The adviser role for an account that holds, or is given, another role waits for a second person.
+# The roles that decide requests: an account given one of them could confirm its maker's requests.
+DECIDING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
-    Every account holds a role, so any account that gains the adviser role later counts; a new
-    account made as an adviser only starts with no case at all.
+
+def roles_needing_confirmation(current: set[Role], wanted: set[Role]) -> set[Role]:
+    """The roles an account would gain that wait for a second person.
+
+    Admin and coordinator decide requests: made alone, a second account would be a second person
+    that one admin controls. The adviser role opens cases: for an account that holds, or is given,
+    another role it waits too. A new account made as an adviser only starts with no case at all.
     """
-    return Role.ADVISER in wanted and Role.ADVISER not in current and bool((current | wanted) - {Role.ADVISER})
+    added = wanted - current
+    needing = set(added & DECIDING_ROLES)
+    if Role.ADVISER in added and (current | wanted) - {Role.ADVISER}:
+        needing.add(Role.ADVISER)
+    return needing
 
 
 def may_decide(decider: Any, request: ChangeRequest) -> bool:

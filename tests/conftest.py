@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from counsel import create_app
+from counsel.clock import utcnow
 from counsel.crypto import KeyRing
 from counsel.extensions import db
 from counsel.models.change_request import ChangeRequest
@@ -197,6 +199,7 @@ def make_user(app: Flask, settings: Settings, site: Site) -> Any:
         created = accounts.create_user(settings, username=username, display_name=name or username.title(),
                                        site=at or site, roles=set(roles) or {Role.ADVISER}, password=password)
         user = created.user
+        user.created_at = utcnow() - timedelta(days=365)  # an established colleague (a new one asks for emergencies)
         user.must_change_password = must_change
         if totp_secret:
             user.totp_secret = totp_secret

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
-from counsel.access import AccountChange, adviser_role_needs_confirmation, may_change_account
+from counsel.access import AccountChange, may_change_account, roles_needing_confirmation
 from counsel.admin import bp
 from counsel.admin.forms import NewUserForm, SiteEditForm, SiteForm, UserFilterForm, UserForm
 from counsel.errors import CounselError, NotPermitted
@@ -78,23 +78,23 @@ def new_user() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         wanted = _roles(form.roles.data)
-        # Adviser and another role at once: the account starts with the others, the adviser role is asked for.
-        held_now = wanted - {Role.ADVISER} if adviser_role_needs_confirmation(set(), wanted) else wanted
+        # Roles that decide requests or open cases beside another role are asked for; the account
+        # starts with the others (or none: it can sign in but reaches nothing until a second person confirms).
+        asked = roles_needing_confirmation(set(), wanted)
         try:
             created = accounts.create_user(
                 settings(),
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
                 site=_site(form.site_id.data),
-                roles=held_now,
+                roles=wanted,
                 locale=form.locale.data or "de",
             )
+            created.user.set_roles(wanted - asked)
             created.user.set_supervised_sites(set(form.supervised_sites.data or []))
             audit.record("user_created", actor=current_user, target_user=created.user,
                          detail="roles=" + ",".join(sorted(r.value for r in created.user.roles)))
-            pending = None
-            if held_now != wanted:
-                pending = two_person.request_adviser_role(current_user, created.user, wanted)
+            pending = two_person.request_roles(current_user, created.user, asked) if asked else None
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
@@ -132,11 +132,10 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
             if _changes_access(user, site, wanted, supervised) and not may_change_account(
                     current_user, user, AccountChange.ACCESS):
                 raise NotPermitted(_l("Nobody changes her own roles or sites: another administrator does."))
-            if adviser_role_needs_confirmation(user.roles, wanted):
-                pending = two_person.request_adviser_role(current_user, user, wanted)
-                wanted = (wanted - {Role.ADVISER}) or user.roles
-            accounts.update_user(user, display_name=form.display_name.data or "", site=site, roles=wanted,
-                                 locale=form.locale.data or "de", actor=current_user)
+            if asked := roles_needing_confirmation(user.roles, wanted):
+                pending = two_person.request_roles(current_user, user, asked)
+            accounts.update_user(user, display_name=form.display_name.data or "", site=site, roles=wanted - asked,
+                                 locale=form.locale.data or "de", actor=current_user, awaiting=asked)
             user.set_supervised_sites(supervised)
         except CounselError as exc:
             db.session.rollback()
@@ -147,7 +146,7 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
             db.session.commit()
             flash(_("Saved."), "success")
             if pending is not None:
-                flash(_("The adviser role waits for a second person: another administrator or a coordinator of "
+                flash(_("The new role waits for a second person: another administrator or a coordinator of "
                         "the site confirms it under Requests."), "warning")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_form.html", form=form, error=error, user=user), 400

@@ -23,7 +23,7 @@ from counsel.models.user import Role, User
 
 
 class RequestKind(enum.StrEnum):
-    ADVISER_ROLE = "adviser_role"
+    ROLES = "roles"
     TRANSFER = "transfer"
     RESET_TOTP = "reset_totp"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - the name of a request, not a password
@@ -52,7 +52,7 @@ class ChangeRequest(Base):
     # Transfers: who would receive the cases, and which (ids, space-separated).
     receiver_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     case_ids: Mapped[str | None] = mapped_column(Text)
-    # Adviser role: the whole set of roles the account would hold (comma-separated).
+    # Roles: those the account would gain (comma-separated).
     roles: Mapped[str | None] = mapped_column(String(64))
     emergency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("emergency_accesses.id", ondelete="CASCADE"))
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

@@ -142,14 +142,16 @@ def _keeping_an_admin(user: User) -> Iterator[None]:
 
 
 def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str,
-                actor: User | None = None) -> None:
+                actor: User | None = None, awaiting: set[Role] | None = None) -> None:
     """Change name, site, roles and language; the last active admin keeps the admin role.
 
     Access ends with its reason: a new site or new roles end her sessions, so nothing she opened
     under the old ones stays open, and leaving the site or the adviser role ends the shares she
     holds or gave (see cases.end_shares_of). `actor` is who made the change, for the trail.
+    `awaiting` are roles asked for from a second person (services.two_person): with them, she may
+    hold none meanwhile.
     """
-    if not roles:
+    if not roles and not awaiting:
         raise AccountError(_l("Choose at least one role."))
     if locale not in LOCALES:
         raise AccountError(_l("Unknown language."))

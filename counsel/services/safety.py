@@ -122,8 +122,14 @@ def write_emergency_access(actor: User, number: str, justification: str) -> Emer
 
 
 def emergency_needs_approval(actor: User) -> bool:
-    """A second open emergency access, or a fourth in 30 days, waits for a supervisor's approval."""
+    """A second open emergency access, a fourth in 30 days, or any by an account younger than 30 days waits.
+
+    The limit counts per account, so a new account (an admin can make one alone) must not start
+    with a fresh allowance: its emergencies wait for a coordinator's approval.
+    """
     now = utcnow()
+    if actor.created_at > now - EMERGENCY_WINDOW:
+        return True
     effective = EmergencyAccess.expires_at > EmergencyAccess.granted_at
     mine = select(func.count()).select_from(EmergencyAccess).where(EmergencyAccess.user_id == actor.id, effective)
     open_grants = db.session.scalar(mine.where(EmergencyAccess.expires_at > now)) or 0

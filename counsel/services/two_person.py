@@ -1,8 +1,9 @@
 """Two people for every path to case content that the owner did not open.
 
-An admin asks, another person confirms: the adviser role for an account that holds another
-role, handing cases over, removing another person's second factor, a new password for a person
-without one, and an emergency access beyond the first open one or the third in 30 days. Each
+An admin asks, another person confirms: the admin or coordinator role (each decides requests),
+the adviser role for an account that holds another role, handing cases over, removing another
+person's second factor, a new password for a person without one, and an emergency access beyond
+the first open one or the third in 30 days, or by an account younger than 30 days. Each
 request and each decision is on the audit trail, and the adviser concerned and the supervisors
 of her site are told either way. Who may decide is answered by `access.may_decide`; the server's
 command line decides as the operator, who holds the keys anyway (docs/security.md).
@@ -19,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from counsel import audit
-from counsel.access import adviser_role_needs_confirmation, may_decide
+from counsel.access import may_decide
 from counsel.clock import utcnow
 from counsel.errors import NotPermitted
 from counsel.extensions import db
@@ -57,11 +58,11 @@ def _open(actor: User, kind: RequestKind, account: User, **fields: object) -> Ch
     return request
 
 
-def request_adviser_role(actor: User, account: User, roles: set[Role]) -> ChangeRequest:
-    """Ask for the adviser role (with the account's other roles as given) for an account that holds another."""
-    if not adviser_role_needs_confirmation(account.roles, roles):
+def request_roles(actor: User, account: User, roles: set[Role]) -> ChangeRequest:
+    """Ask for the roles that wait for a second person (see access.roles_needing_confirmation)."""
+    if not roles:
         raise RequestError(_l("This change needs no second person."))
-    return _open(actor, RequestKind.ADVISER_ROLE, account, roles=",".join(sorted(r.value for r in roles)))
+    return _open(actor, RequestKind.ROLES, account, roles=",".join(sorted(r.value for r in roles)))
 
 
 def request_transfer(actor: User, source: User, moving: list[Case], receiver: User) -> ChangeRequest:
@@ -93,6 +94,8 @@ def reset_password(actor: User, account: User, settings: Settings) -> str | Chan
 
 def emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess | ChangeRequest:
     """Open a colleague's case in an emergency at once, or, beyond the limits, ask a supervisor first."""
+    # Her own row locked first: emergencies asked for at the same moment are counted one after the other.
+    db.session.refresh(actor, with_for_update=True)
     grant = safety.write_emergency_access(actor, number, justification)
     if not safety.emergency_needs_approval(actor):
         safety.open_grant(grant)
@@ -133,6 +136,8 @@ def refuse(decider: User | None, request: ChangeRequest) -> Decision:
 
 
 def _check_decider(decider: User | None, request: ChangeRequest) -> None:
+    # Two deciders at once: the second waits for the first one's row lock, then finds it decided.
+    db.session.refresh(request, with_for_update=True)
     if not request.pending:
         raise RequestError(_l("This request has been decided already."))
     if decider is not None and not may_decide(decider, request):
@@ -142,9 +147,9 @@ def _check_decider(decider: User | None, request: ChangeRequest) -> None:
 
 def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings) -> str | None:
     account = request.account
-    if request.kind == RequestKind.ADVISER_ROLE.value:
-        # The adviser role on top of what she holds now, whatever else changed since the asking.
-        roles = account.roles | {Role.ADVISER}
+    if request.kind == RequestKind.ROLES.value:
+        # The roles asked for, on top of what she holds now, whatever else changed since the asking.
+        roles = account.roles | request.role_set
         accounts.update_user(account, display_name=account.display_name, site=account.site, roles=roles,
                              locale=account.locale, actor=decider)
         audit.record("user_changed", actor=decider, actor_name=_name(decider), target_user=account,
@@ -157,6 +162,11 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
                                                             Case.owner_id == account.id)))
         cases.transfer(request.requested_by, moving, receiver)
     elif request.kind == RequestKind.RESET_TOTP.value:
+        if account.must_change_password:
+            # Her password is a one-time password someone else knows: without the factor, that one would be in.
+            raise RequestError(_l("Her password was reset and she has not chosen her own yet: removing her second "
+                                  "factor now would let whoever knows the one-time password in. Refuse this "
+                                  "request, or wait until she has signed in."))
         accounts.reset_totp(account)
         audit.record("reset_totp", actor=decider, actor_name=_name(decider), target_user=account)
     elif request.kind == RequestKind.RESET_PASSWORD.value:
@@ -165,7 +175,10 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
                      detail=f"confirmed by {_name(decider)}")
         return one_time
     elif request.kind == RequestKind.EMERGENCY.value and request.emergency is not None:
-        safety.open_grant(request.emergency, approved_by=_name(decider))
+        grant = request.emergency
+        if not (account.active and account.has_role(Role.ADVISER) and account.site_id == grant.case.site_id):
+            raise RequestError(_l("She is no longer an active adviser at the case's site."))
+        safety.open_grant(grant, approved_by=_name(decider))
     return None
 
 

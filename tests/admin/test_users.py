@@ -14,6 +14,7 @@ from counsel.clock import utcnow
 from counsel.errors import NotPermitted
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
+from counsel.models.change_request import ChangeRequest
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import accounts
@@ -89,7 +90,9 @@ def test_role_change_asks_for_the_password_again_after_a_while(admin, adviser, s
         assert ok.location == f"/admin/users/{adviser.id}"
         assert client.submit(f"/admin/users/{adviser.id}", data).status_code == 302
         db.session.refresh(adviser)
-        assert adviser.roles == {Role.ADVISER, Role.SUPERVISOR}
+        assert adviser.roles == {Role.ADVISER}  # the coordinator role waits for a second person
+        asked = db.session.scalars(select(ChangeRequest)).one()
+        assert asked.role_set == {Role.SUPERVISOR} and asked.requested_by_id == admin.id
 
 
 def test_role_change_is_audited(admin, adviser, signed_in):
@@ -98,7 +101,9 @@ def test_role_change_is_audited(admin, adviser, signed_in):
                                                  "roles": ["supervisor"], "locale": "de"})
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user_changed")).one()
     assert event.actor_id == admin.id and event.target_user_id == adviser.id
-    assert event.detail == "roles=adviser->supervisor"
+    assert event.detail == "roles=adviser->"  # the adviser role ends now; the coordinator role is asked for
+    asked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "request_opened")).one()
+    assert asked.actor_id == admin.id and asked.target_user_id == adviser.id and asked.detail.startswith("roles ")
 
 
 def test_an_admin_moves_an_account_to_another_site(admin, adviser, signed_in):

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from counsel.cli import cli
+from counsel.clock import utcnow
 from counsel.errors import NotPermitted
 from counsel.extensions import db
 from counsel.models.case import Case
@@ -86,6 +87,7 @@ def test_the_adviser_role_for_a_second_admin_waits_for_a_third_person(admin, mak
     assert friend.roles == {Role.ADMIN}
     (request,) = waiting()
     assert "request_opened" in notices_of(friend) and "request_opened" in notices_of(supervisor)
+    assert request.role_set == {Role.ADVISER}
     # neither the requester nor the one who gains by it decides
     for insider in (admin, friend):
         signed_in(insider).submit(f"/requests/{request.id}/confirm")
@@ -97,14 +99,35 @@ def test_the_adviser_role_for_a_second_admin_waits_for_a_third_person(admin, mak
     assert "request_confirmed" in notices_of(friend)
 
 
-def test_a_new_account_with_adviser_and_admin_roles_starts_without_the_adviser_role(admin, site, signed_in):
-    response = signed_in(admin).submit("/admin/users/new", {"username": "neu", "display_name": "Nina Neu",
-                                                            "site_id": site.id, "roles": ["adviser", "admin"],
-                                                            "locale": "de"})
-    assert response.status_code == 200
-    new = db.session.scalars(select(User).where(User.username == "neu")).one()
-    assert new.roles == {Role.ADMIN}
-    assert [r.kind for r in waiting()] == ["adviser_role"]
+@pytest.mark.parametrize("roles", [["admin"], ["supervisor"], ["adviser", "admin"]])
+def test_an_admin_alone_cannot_make_herself_a_second_person(admin, adviser, colleague, site, open_case, signed_in,
+                                                            new_client, roles):
+    """The probe's puppet: a new admin or coordinator account, whose one-time password she holds, as decider."""
+    case = open_case(adviser)
+    created = signed_in(admin).submit("/admin/users/new", {"username": "puppet", "display_name": "Pia Puppe",
+                                                           "site_id": site.id, "roles": roles, "locale": "de"})
+    puppet = db.session.scalars(select(User).where(User.username == "puppet")).one()
+    assert puppet.roles == set() and [r.kind for r in waiting()] == ["roles"]  # nothing until a second person
+    signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                 "target": str(colleague.id)})
+    puppet_client = new_client()
+    assert puppet_client.sign_in("puppet", one_time_password(created)).status_code == 302
+    changed = puppet_client.submit("/account/password", {"current": one_time_password(created),
+                                                         "new": "violet lanterns over the harbour 93", "confirm":
+                                                         "violet lanterns over the harbour 93"})
+    assert changed.location == "/login?m=changed"
+    assert puppet_client.sign_in("puppet", "violet lanterns over the harbour 93").status_code == 302
+    assert puppet_client.get("/requests/").status_code == 403
+    transfer = next(r for r in waiting() if r.kind == "transfer")
+    assert puppet_client.submit(f"/requests/{transfer.id}/confirm").status_code == 403
+    db.session.refresh(case)
+    assert case.owner_id == adviser.id
+
+
+def test_the_admin_role_for_an_existing_adviser_waits_too(admin, adviser, signed_in):
+    signed_in(admin).submit(f"/admin/users/{adviser.id}", roles_form(adviser, "adviser", "admin"))
+    db.session.refresh(adviser)
+    assert adviser.roles == {Role.ADVISER} and [r.role_set for r in waiting()] == [{Role.ADMIN}]
 
 
 def test_a_refused_request_changes_nothing_and_the_adviser_hears_of_it(admin, make_user, signed_in, second_person):
@@ -307,3 +330,39 @@ def test_nobody_confirms_her_own_request_through_the_service(app, admin, adviser
         with pytest.raises(two_person.RequestError):
             two_person.confirm(insider, request, app.config["COUNSEL"])
     assert request.pending
+
+
+def test_a_new_account_asks_a_coordinator_before_any_emergency_access(adviser, colleague, open_case, signed_in):
+    """The probe's second puppet: fresh adviser accounts, each with its own allowance of emergencies."""
+    colleague.created_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    case = open_case(adviser)
+    carla = signed_in(colleague)
+    assert emergency(carla, case).location == "/"
+    assert carla.get(f"/cases/{case.id}").status_code == 404
+    assert [r.kind for r in waiting()] == ["emergency"]
+
+
+def test_a_factor_reset_is_not_carried_out_while_her_password_is_a_one_time_password(admin, make_user, signed_in,
+                                                                                      second_person):
+    """The probe: reset her password (at once: her factor guards her), then have a colleague remove the factor."""
+    victim = make_user("vera", Role.ADVISER, totp_secret=SECRET)
+    signed_in(admin).submit(f"/admin/users/{victim.id}/reset-password")
+    signed_in(admin).submit(f"/admin/users/{victim.id}/reset-totp")
+    second_person()
+    db.session.refresh(victim)
+    assert victim.totp_enabled and [r.kind for r in waiting()] == ["reset_totp"]
+
+
+def test_an_emergency_request_is_not_approved_once_she_has_left_the_site(adviser, colleague, admin, open_case,
+                                                                         signed_in, supervisor, other_site):
+    first, second = open_case(adviser), open_case(adviser, name="Selam Tesfay")
+    carla = signed_in(colleague)
+    emergency(carla, first)
+    emergency(carla, second)
+    signed_in(admin).submit(f"/admin/users/{colleague.id}", {**roles_form(colleague, "adviser"),
+                                                             "site_id": other_site.id})
+    (request,) = waiting()
+    signed_in(supervisor).submit(f"/requests/{request.id}/confirm")
+    assert waiting() == [request]
+    assert signed_in(colleague).get(f"/cases/{second.id}").status_code == 404
