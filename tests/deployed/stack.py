@@ -370,6 +370,20 @@ class Stack:
         assert checked.returncode == 0, f"nginx -t refused the shipped site:\n{checked.stderr}"
         self.nginx = self._spawn(command, os.environ.copy(), str(folder), self.root / "log" / "nginx.out")
 
+    def served_since(self, before: list[int], total: int, timeout: float = 10.0) -> list[int]:
+        """How many requests each instance logged since `before`, once `total` are logged (or the time is up).
+
+        gunicorn writes its access line after the response has gone out, so the last one may
+        still be on its way when the client has its answer.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = [len(instance.requests_served()) - then for instance, then in zip(self.instances, before,
+                                                                                       strict=True)]
+            if sum(counts) >= total or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.05)
+
     def diagnostics(self) -> str:
         """The logs of every process, for a failure message."""
         parts = []
