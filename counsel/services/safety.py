@@ -159,15 +159,19 @@ def end_emergency_access(user: User) -> None:
                        .values(expires_at=now).execution_options(synchronize_session=False))
 
 
-def _emergency_recipients(case: Case, actor: User) -> list[User]:
-    """The owner, and every active supervisor of the case's site: by home site or by supervision scope."""
-    scoped = select(SupervisionScope.user_id).where(SupervisionScope.site_id == case.site_id)
-    supervisors = db.session.scalars(
+def supervisors_of(site_id: int) -> list[User]:
+    """Every active supervisor of a site: by home site or by supervision scope."""
+    scoped = select(SupervisionScope.user_id).where(SupervisionScope.site_id == site_id)
+    return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.SUPERVISOR.value, User.active.is_(True),
-               (User.site_id == case.site_id) | User.id.in_(scoped))
-    ).all()
-    people = {case.owner_id: case.owner, **{u.id: u for u in supervisors}}
+               (User.site_id == site_id) | User.id.in_(scoped))
+    ))
+
+
+def _emergency_recipients(case: Case, actor: User) -> list[User]:
+    """The owner, and every active supervisor of the case's site."""
+    people = {case.owner_id: case.owner, **{u.id: u for u in supervisors_of(case.site_id)}}
     people.pop(actor.id, None)
     return list(people.values())
 

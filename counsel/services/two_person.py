@@ -12,12 +12,11 @@ command line decides as the operator, who holds the keys anyway (docs/security.m
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from counsel import audit
 from counsel.access import may_decide
@@ -28,7 +27,7 @@ from counsel.models.audit import AuditEvent
 from counsel.models.case import Case
 from counsel.models.change_request import ChangeRequest, RequestKind, RequestStatus
 from counsel.models.safety import EmergencyAccess, Notification
-from counsel.models.user import Role, SupervisionScope, User, UserRole
+from counsel.models.user import Role, User
 from counsel.services import accounts, cases, safety
 from counsel.settings import Settings
 
@@ -202,23 +201,13 @@ def _tell(request: ChangeRequest, kind: str, actor: User | None) -> None:
     people = {request.account_id: request.account, request.requested_by_id: request.requested_by}
     if request.receiver is not None:
         people[request.receiver.id] = request.receiver
-    people.update({user.id: user for user in supervisors_of(request.account.site_id)})
+    people.update({user.id: user for user in safety.supervisors_of(request.account.site_id)})
     if actor is not None:
         people.pop(actor.id, None)
     name = actor.display_name if actor else SERVER_DECIDER
     for user in people.values():
         db.session.add(Notification(user_id=user.id, kind=kind, actor_name=name, request_id=request.id,
                                     created_at=utcnow()))
-
-
-def supervisors_of(site_id: int) -> list[User]:
-    """Every active supervisor of a site: by home site or by supervision scope."""
-    scoped = select(SupervisionScope.user_id).where(SupervisionScope.site_id == site_id)
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.SUPERVISOR.value, User.active.is_(True),
-               or_(User.site_id == site_id, User.id.in_(scoped)))
-    ))
 
 
 @dataclass(frozen=True)
@@ -236,11 +225,3 @@ def password_resets_since(user: User, since: datetime | None) -> list[ResetNotic
     if since is not None:
         query = query.where(AuditEvent.at >= since.replace(microsecond=0))
     return [ResetNotice(display or name, at) for name, display, at in db.session.execute(query)]
-
-
-def requests_by_id(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ChangeRequest]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return {request.id: request for request in db.session.scalars(select(ChangeRequest)
-                                                                   .where(ChangeRequest.id.in_(wanted)))}
