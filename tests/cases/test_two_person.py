@@ -366,3 +366,34 @@ def test_an_emergency_request_is_not_approved_once_she_has_left_the_site(adviser
     signed_in(supervisor).submit(f"/requests/{request.id}/confirm")
     assert waiting() == [request]
     assert signed_in(colleague).get(f"/cases/{second.id}").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["roles", "transfer", "reset_totp", "reset_password", "emergency"])
+def test_every_kind_of_request_reads_well_on_the_messages_and_requests_pages(kind, admin, adviser, colleague,
+                                                                              supervisor, make_user, open_case,
+                                                                              signed_in):
+    case = open_case(adviser)
+    if kind == "roles":
+        signed_in(admin).submit(f"/admin/users/{adviser.id}", roles_form(adviser, "adviser", "supervisor"))
+    elif kind == "transfer":
+        signed_in(admin).submit("/admin/transfers", {"source": str(adviser.id), "case_ids": [str(case.id)],
+                                                     "target": str(colleague.id)})
+    elif kind == "reset_totp":
+        signed_in(admin).submit(f"/admin/users/{adviser.id}/reset-totp")
+    elif kind == "reset_password":
+        signed_in(admin).submit(f"/admin/users/{adviser.id}/reset-password")
+    else:
+        other = open_case(adviser, name="Selam Tesfay")
+        carla = signed_in(colleague)
+        emergency(carla, case)
+        emergency(carla, other)
+    (request,) = waiting()
+    readers = [(supervisor, "/notifications"), (supervisor, "/requests/")]
+    if kind != "emergency":  # there she is the one who asked, and is not told of her own request
+        readers.append((adviser, "/notifications"))
+    for reader, page in readers:
+        body = signed_in(reader).get(page).get_data(as_text=True)
+        shown = body.split('<main id="main">')[1]
+        assert "Fatma" not in shown and "He reads her phone" not in shown  # never content
+        assert ("Berta" in shown or "Carla" in shown), (reader.username, page)
+    assert f'id="request-{request.id}"' in signed_in(supervisor).get("/requests/").get_data(as_text=True)
