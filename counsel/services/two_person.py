@@ -94,7 +94,7 @@ def reset_password(actor: User, account: User, settings: Settings) -> str | Chan
 def emergency_access(actor: User, number: str, justification: str) -> EmergencyAccess | ChangeRequest:
     """Open a colleague's case in an emergency at once, or, beyond the limits, ask a supervisor first."""
     # Her own row locked first: emergencies asked for at the same moment are counted one after the other.
-    db.session.refresh(actor, with_for_update=True)
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     grant = safety.write_emergency_access(actor, number, justification)
     if not safety.emergency_needs_approval(actor):
         safety.open_grant(grant)
@@ -135,8 +135,10 @@ def refuse(decider: User | None, request: ChangeRequest) -> Decision:
 
 
 def _check_decider(decider: User | None, request: ChangeRequest) -> None:
-    # Two deciders at once: the second waits for the first one's row lock, then finds it decided.
-    db.session.refresh(request, with_for_update=True)
+    # Two deciders at once: the second waits for the first one's row lock, then finds it decided. The lock
+    # is taken on the bare row (PostgreSQL refuses FOR UPDATE on the outer joins of the eager relationships).
+    db.session.execute(select(ChangeRequest.id).where(ChangeRequest.id == request.id).with_for_update())
+    db.session.refresh(request)
     if not request.pending:
         raise RequestError(_l("This request has been decided already."))
     if decider is not None and not may_decide(decider, request):
