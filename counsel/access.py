@@ -50,8 +50,13 @@ def today() -> date:
     return local_today(zone)
 
 
+def acts_as(user: Any, role: Role) -> bool:
+    """A signed-in, active account that holds the role: the start of every rule below."""
+    return bool(getattr(user, "is_authenticated", False)) and user.active and user.has_role(role)
+
+
 def is_adviser(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and user.active and user.has_role(Role.ADVISER)
+    return acts_as(user, Role.ADVISER)
 
 
 def active_share_case_ids(user_id: uuid.UUID, day: date) -> Select[tuple[uuid.UUID]]:
@@ -124,9 +129,7 @@ def may_change_account(actor: Any, account: User, change: AccountChange) -> bool
     An admin who could give herself the adviser role, or reset her own factor through the
     admin pages, would need nobody else to become a reader of cases.
     """
-    if not (getattr(actor, "is_authenticated", False) and actor.active and actor.has_role(Role.ADMIN)):
-        return False
-    return change is AccountChange.PROFILE or actor.id != account.id
+    return acts_as(actor, Role.ADMIN) and (change is AccountChange.PROFILE or actor.id != account.id)
 
 
 # The roles that decide requests: an account given one of them could confirm its maker's requests.
@@ -153,22 +156,19 @@ def may_decide(decider: Any, request: ChangeRequest) -> bool:
     Account changes and transfers are decided by another admin or by a supervisor of the
     account's site; a further emergency access by a supervisor of the case's site.
     """
-    if decider is None or not (getattr(decider, "is_authenticated", False) and decider.active):
+    if decider is None or decider.id in (request.requested_by_id, request.receiver_id, request.account_id):
         return False
-    if decider.id in (request.requested_by_id, request.receiver_id, request.account_id):
-        return False
-    supervises = decider.has_role(Role.SUPERVISOR)
     if request.kind == RequestKind.EMERGENCY.value:
         case_site = request.emergency.case.site_id if request.emergency else None
-        return supervises and case_site in decider.supervised_site_ids
-    return decider.has_role(Role.ADMIN) or (supervises and request.account.site_id in decider.supervised_site_ids)
+        return case_site in report_site_ids(decider)
+    return acts_as(decider, Role.ADMIN) or request.account.site_id in report_site_ids(decider)
 
 
 # --- anonymised statistics -------------------------------------------------------------------
 
 def report_site_ids(user: Any) -> set[int]:
     """The sites whose anonymised statistics she may see: her own and those assigned, if she supervises."""
-    if not (getattr(user, "is_authenticated", False) and user.active and user.has_role(Role.SUPERVISOR)):
+    if not acts_as(user, Role.SUPERVISOR):
         return set()
     ids: set[int] = user.supervised_site_ids
     return ids

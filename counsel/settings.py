@@ -150,8 +150,7 @@ def check(settings: Settings) -> Settings:
         problems.append("blind_index_bits must be between 8 and 32.")
     if settings.name_search_per_hour < 1:
         problems.append("name_search_per_hour must be at least 1.")
-    if problems:
-        raise SettingsError("counsel cannot start:\n- " + "\n- ".join(problems))
+    _refuse(problems)
     return settings
 
 
@@ -176,6 +175,11 @@ def check_server(settings: Settings, workers: int, serves_tls: bool) -> None:
             f"Rate limits are kept in memory, so each of the {workers} workers would count on its own. "
             "Set COUNSEL_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (or COUNSEL_WORKERS=1)."
         )
+    _refuse(problems)
+
+
+def _refuse(problems: list[str]) -> None:
+    """Stop the start, naming every problem and what to change."""
     if problems:
         raise SettingsError("counsel cannot start:\n- " + "\n- ".join(problems))
 

@@ -105,9 +105,7 @@ def emergency_access(actor: User, number: str, justification: str) -> EmergencyA
 
 def pending_for(decider: User) -> list[ChangeRequest]:
     """The requests this person may decide, oldest first."""
-    waiting = db.session.scalars(select(ChangeRequest).where(ChangeRequest.status == RequestStatus.PENDING.value)
-                                 .order_by(ChangeRequest.requested_at)).all()
-    return [request for request in waiting if may_decide(decider, request)]
+    return [request for request in all_pending() if may_decide(decider, request)]
 
 
 def opened_by(actor: User, limit: int = 50) -> list[ChangeRequest]:
