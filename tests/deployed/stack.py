@@ -334,6 +334,11 @@ class Stack:
         assert done.returncode == 0, f"counsel {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
+    def create_account(self, username: str, role: str = "adviser") -> str:
+        """An account made by the operator with `counsel users create`; returns its one-time password."""
+        printed = self.cli("users", "create", username, "--role", role, "--site", "HQ")
+        return printed.rsplit("must be changed): ", 1)[1].strip()
+
     def _spawn(self, command: list[str], env: dict[str, str], cwd: str, log_path: Path) -> subprocess.Popen[bytes]:
         handle = log_path.open("ab")
         self._logs.append(handle)

@@ -54,9 +54,12 @@ def take_over_account(page: Page, username: str, one_time_password: str) -> Auth
     return app
 
 
-def operator_creates(stack: Stack, username: str, role: str) -> str:
-    printed = stack.cli("users", "create", username, "--role", role, "--site", "HQ")
-    return printed.rsplit("must be changed): ", 1)[1].strip()
+def newcomer(stack: Stack, context: BrowserContext, username: str, role: str, start: str) -> tuple[Page, Authenticator]:
+    """An account the operator made, taken over in the browser from the page she first opens."""
+    one_time_password = stack.create_account(username, role)
+    page = context.new_page()
+    page.goto(start)
+    return page, take_over_account(page, username, one_time_password)
 
 
 def posts_served(stack: Stack) -> list[int]:
@@ -103,10 +106,7 @@ def test_admin_switches_language_takes_over_the_first_account_creates_one_and_re
 def test_adviser_signs_in_with_her_second_factor_opens_a_case_logs_a_consultation_locks_and_comes_back(
     app: Flask, stack: Stack, deployed_context: BrowserContext, deployed_log: PageLog
 ):
-    one_time_password = operator_creates(stack, "m.tesfaye", "adviser")
-    page = deployed_context.new_page()
-    page.goto("/")
-    authenticator = take_over_account(page, "m.tesfaye", one_time_password)
+    page, authenticator = newcomer(stack, deployed_context, "m.tesfaye", "adviser", "/")
     sign_out(page)
     before = posts_served(stack)
 
@@ -163,10 +163,7 @@ def test_adviser_signs_in_with_her_second_factor_opens_a_case_logs_a_consultatio
 def test_supervisor_reads_the_report_and_downloads_csv_and_xlsx(
     app: Flask, stack: Stack, deployed_context: BrowserContext, deployed_log: PageLog
 ):
-    one_time_password = operator_creates(stack, "k.weber", "supervisor")
-    page = deployed_context.new_page()
-    page.goto("/reports/")
-    take_over_account(page, "k.weber", one_time_password)
+    page, _ = newcomer(stack, deployed_context, "k.weber", "supervisor", "/reports/")
 
     page.locator("header nav a[href^='/reports']").click()
     heading(page, "Anonymised statistics")

@@ -23,12 +23,6 @@ def sign_in_form(visitor: Visitor, username: str, password: str, token: str) -> 
     return {"csrf_token": token, "username": username, "password": password, "next": ""}
 
 
-def create_account(stack: Stack, username: str) -> str:
-    """An adviser made on the command line; returns her one-time password."""
-    printed = stack.cli("users", "create", username, "--role", "adviser", "--site", "HQ")
-    return printed.rsplit("must be changed): ", 1)[1].strip()
-
-
 def test_proxied_responses_carry_https_only_cookies_hsts_and_the_security_headers(stack: Stack):
     visitor = Visitor(stack, forwarded_for="127.0.0.1")
     response = visitor.get("/login")
@@ -51,7 +45,7 @@ def test_proxied_responses_carry_https_only_cookies_hsts_and_the_security_header
 
 
 def test_the_signed_in_session_cookie_is_https_only_too(stack: Stack):
-    password = create_account(stack, "cookie.check")
+    password = stack.create_account("cookie.check")
     visitor = Visitor(stack)
     token = visitor.get("/login").csrf_token()
     response = visitor.post("/login", sign_in_form(visitor, "cookie.check", password, token),
@@ -129,7 +123,7 @@ def test_requests_through_the_proxy_are_shared_between_both_instances(stack: Sta
 
 def test_a_session_begun_on_one_instance_holds_on_the_other(stack: Stack):
     first, second = stack.instances
-    password = create_account(stack, "session.check")
+    password = stack.create_account("session.check")
     visitor = Visitor(stack, forwarded_for="198.51.100.20")
     token = visitor.get("/login", first).csrf_token()
     signed_in = visitor.post("/login", sign_in_form(visitor, "session.check", password, token), first,
@@ -144,7 +138,7 @@ def test_a_session_begun_on_one_instance_holds_on_the_other(stack: Stack):
 
 def test_lock_out_reached_through_one_instance_holds_through_the_other(stack: Stack):
     first, second = stack.instances
-    password = create_account(stack, "lockout.check")
+    password = stack.create_account("lockout.check")
     visitor = Visitor(stack, forwarded_for="198.51.100.30")
     token = visitor.get("/login", second).csrf_token()
     form = sign_in_form(visitor, "lockout.check", password, token)
