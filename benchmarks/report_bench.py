@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from counsel import create_app  # noqa: E402
-from counsel.access import today  # noqa: E402
+from counsel.clock import today  # noqa: E402
 from counsel.crypto import KeyRing  # noqa: E402
 from counsel.extensions import db  # noqa: E402
 from counsel.models.case import Case  # noqa: E402

@@ -15,11 +15,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import abort, current_app, has_app_context
+from flask import abort
 from sqlalchemy import Select, false, or_, select
 
 from counsel import audit
-from counsel.clock import local_today, utcnow
+from counsel.clock import today, utcnow
 from counsel.extensions import db
 from counsel.models.case import Case, CaseShare
 from counsel.models.change_request import ChangeRequest, RequestKind
@@ -38,16 +38,6 @@ class Permission(enum.Enum):
 # What emergency access allows: reading, and recording what the emergency calls for. It never
 # shares, exports, withdraws consent, deletes or changes her personal fields.
 EMERGENCY_PERMISSIONS = frozenset({Permission.READ, Permission.RECORD})
-
-
-def today() -> date:
-    """The service's calendar day, on which consents, shares and follow-ups turn.
-
-    In its own time zone: a consent that expired yesterday must stop at local midnight, not at
-    one or two in the morning when Greenwich's day ends.
-    """
-    zone = current_app.config["COUNSEL"].timezone if has_app_context() else "UTC"
-    return local_today(zone)
 
 
 def acts_as(user: Any, role: Role) -> bool:

@@ -23,7 +23,6 @@ from sqlalchemy import Insert, insert, select, update
 from counsel.clock import utcnow
 from counsel.extensions import changed_rows, db, upsert
 from counsel.models.audit import AuditEvent, AuditHead
-from counsel.services.signin import find_user
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "at", "actor_id", "actor_name", "action", "case_id", "case_number", "target_user_id", "ip",
@@ -91,13 +90,6 @@ def record_sign_in(user: Any) -> None:
 
 def record_sign_out(user: Any, *, locked: bool) -> None:
     record("lock" if locked else "sign_out", actor=user)
-
-
-def record_sign_in_failure(typed_name: str, *, locked: bool, second_factor: bool = False) -> None:
-    """Record a failed sign-in; a name that matches no account is not stored (it may be a password)."""
-    user = find_user(typed_name) if typed_name else None
-    detail = "locked" if locked else ("second_factor" if second_factor else "password")
-    record("sign_in_failed", actor=user, actor_name=None if user else "(unknown name)", detail=detail)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from counsel import codes
-from counsel.access import may_decide, today
+from counsel.access import may_decide
+from counsel.clock import today
 from counsel.crypto import UnreadableField
 from counsel.i18n import ROLE_LABELS, language_name
 from counsel.languages import picker_options

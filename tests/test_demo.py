@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from counsel.access import today
 from counsel.cli import cli
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.models.consultation import Consultation

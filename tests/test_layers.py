@@ -1,8 +1,13 @@
-"""The dependency rules of the code base, held by reading each module's imports."""
+"""The dependency rules of the code base, held by reading each module's imports.
+
+Rules are checked on what a module reaches through any chain of imports, not only on what it
+names: a model that imports a helper that imports a service depends on that service all the same.
+"""
 
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 from counsel.settings import PROJECT_ROOT
@@ -27,6 +32,44 @@ def modules(folder: str) -> list[Path]:
     return sorted((PACKAGE / folder).rglob("*.py"))
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+@cache
+def reached(name: str) -> frozenset[str]:
+    """Every module of counsel this one imports, directly or through others.
+
+    `from counsel import audit` names the package too; the package's own __init__ (the app
+    factory) is not counted as a dependency of everything that imports a sibling module.
+    """
+    seen: set[str] = set()
+    waiting = [name]
+    while waiting:
+        for imported in imports(MODULES[waiting.pop()]):
+            if imported in MODULES and imported != "counsel" and imported not in seen:
+                seen.add(imported)
+                waiting.append(imported)
+    return frozenset(seen)
+
+
+def reaches(folder_or_module: str, forbidden: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The (module, forbidden module reached) pairs of one layer."""
+    layer = [name for name in MODULES if name == f"counsel.{folder_or_module}"
+             or name.startswith(f"counsel.{folder_or_module}.")]
+    assert layer, folder_or_module
+    return [(name, other) for name in layer for other in sorted(reached(name))
+            if other.startswith(tuple(f"counsel.{part}" for part in forbidden))]
+
+
+VIEWS = tuple(name.removeprefix("counsel.") for name in BLUEPRINTS) + (
+    "confirmations", "admin_audit", "cli", "templating", "security")
+
+
 def test_crypto_knows_nothing_of_flask_the_database_or_the_rest_of_counsel():
     for path in modules("crypto"):
         for name in imports(path):
@@ -41,10 +84,21 @@ def test_models_know_no_request_session_url_or_flash():
             assert name != "flask", path
 
 
-def test_services_never_import_a_blueprint():
-    for path in modules("services"):
-        for name in imports(path):
-            assert not name.startswith(BLUEPRINTS), (path, name)
+def test_models_reach_no_service_rule_audit_or_view():
+    assert reaches("models", ("services", "access", "audit", "reporting", "vault") + VIEWS) == []
+
+
+def test_the_audit_trail_and_the_access_rules_reach_no_service_or_view():
+    assert reaches("audit", ("services", "access", "reporting") + VIEWS) == []
+    assert reaches("access", ("services", "reporting") + VIEWS) == []
+
+
+def test_reporting_reaches_no_service_and_no_view():
+    assert reaches("reporting", ("services", "access") + VIEWS) == []
+
+
+def test_services_never_reach_a_blueprint():
+    assert reaches("services", VIEWS) == []
 
 
 def test_only_the_app_factory_imports_views():

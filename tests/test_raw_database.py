@@ -9,7 +9,7 @@ from pathlib import Path
 import pyotp
 from sqlalchemy import Uuid, bindparam, inspect, text
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.crypto import fold, normalise_address, normalise_phone, tokens, variants
 from counsel.extensions import db
 from counsel.models.user import Role

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from counsel import create_app
-from counsel.access import today
+from counsel.clock import today
 from counsel.crypto import KeyRingError
 from counsel.models.safety import Consent
 from counsel.settings import CONFIG_DIR, PROJECT_ROOT, SettingsError, check_server, load

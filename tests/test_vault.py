@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Uuid, bindparam, select, text, update
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.crypto import UnreadableField
 from counsel.extensions import db
 from counsel.models.case import Case

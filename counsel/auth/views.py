@@ -25,6 +25,7 @@ from counsel.services.signin import (
     clear_failures,
     locked_until,
     record_failure,
+    record_refusal,
     throttle_key,
 )
 
@@ -80,7 +81,7 @@ def login() -> ResponseReturnValue:
             if user.totp_enabled:
                 return _start_second_step(user, form.username.data or "", form.next.data)
             return _complete_sign_in(user, form.username.data or "", form.next.data)
-        audit.record_sign_in_failure(form.username.data or "", locked=attempt.outcome is Outcome.LOCKED)
+        record_refusal(form.username.data or "", locked=attempt.outcome is Outcome.LOCKED)
         db.session.commit()
         if attempt.locked_until is not None:
             error, status = _locked_message(attempt.locked_until), 429
@@ -149,7 +150,7 @@ def login_totp() -> ResponseReturnValue:
     if until is not None:
         # A lock-out set from anywhere (wrong passwords in another browser) also stops a half-finished sign-in.
         if request.method == "POST":
-            audit.record_sign_in_failure(typed_name, locked=True, second_factor=True)
+            record_refusal(typed_name, locked=True, second_factor=True)
             db.session.commit()
         return _refuse_locked(until)
     form = TotpForm()
@@ -160,7 +161,7 @@ def login_totp() -> ResponseReturnValue:
         if totp.check_totp(user, code) or totp.use_recovery_code(user, code):
             return _complete_sign_in(user, typed_name, session.get("pending_next"))
         attempt = record_failure(throttle_key(typed_name, settings()), settings())
-        audit.record_sign_in_failure(typed_name, locked=False, second_factor=True)
+        record_refusal(typed_name, locked=False, second_factor=True)
         db.session.commit()
         if attempt.locked_until is not None:
             return _refuse_locked(attempt.locked_until)

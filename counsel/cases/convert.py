@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from counsel.access import today
 from counsel.cases.forms import LANGUAGE_ROWS, CaseForm, ConsultationForm
+from counsel.clock import today
 from counsel.i18n import language_name
 from counsel.languages import parse_language
 from counsel.models.case import Case

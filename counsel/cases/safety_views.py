@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from counsel import audit
-from counsel.access import Permission, load_case, permission_for_method, today
+from counsel.access import Permission, load_case, permission_for_method
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.safety_forms import (
@@ -23,6 +23,7 @@ from counsel.cases.safety_forms import (
     RiskForm,
     SafetyPlanForm,
 )
+from counsel.clock import today
 from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from counsel import audit, codes
-from counsel.access import Permission, allows, load_case, today, visible_cases
+from counsel.access import Permission, allows, load_case, visible_cases
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.convert import (
@@ -30,7 +30,7 @@ from counsel.cases.convert import (
     picker_label,
 )
 from counsel.cases.forms import CaseFilterForm, CaseForm, ConsultationForm, NameSearchForm, ShareForm
-from counsel.clock import utcnow
+from counsel.clock import today, utcnow
 from counsel.crypto import UnreadableField
 from counsel.errors import CounselError
 from counsel.extensions import db

@@ -7,7 +7,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import text
 
-from counsel.access import is_adviser, today
+from counsel.access import is_adviser
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.services import consultations, safety
 

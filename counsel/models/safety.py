@@ -9,8 +9,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
@@ -50,6 +63,16 @@ class Consent(EncryptedRecord, Base):
     def valid_on(self, day: date) -> bool:
         return (self.given_on <= day and (self.expires_on is None or day <= self.expires_on)
                 and (self.withdrawn_on is None or day < self.withdrawn_on))
+
+
+def consent_valid_clause(day: date, consents: Any = Consent) -> ColumnElement[bool]:
+    """SQL condition of a consent that is valid on a day (the same rule as Consent.valid_on), over
+    Consent or any table with its given_on, expires_on and withdrawn_on (the statistics' copy)."""
+    return and_(
+        consents.given_on <= day,
+        or_(consents.expires_on.is_(None), consents.expires_on >= day),
+        or_(consents.withdrawn_on.is_(None), consents.withdrawn_on > day),
+    )
 
 
 class Disclosure(EncryptedRecord, Base):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from counsel import codes
 from counsel.models.case import Case, CaseLanguage, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
-from counsel.models.safety import Consent, RiskAssessment
+from counsel.models.safety import Consent, RiskAssessment, consent_valid_clause
 from counsel.models.statistics import (
     ACTIVITY_CODES,
     CaseFacts,
@@ -32,7 +32,6 @@ from counsel.models.statistics import (
     activity,
     code_column,
 )
-from counsel.services.consent import valid_clause
 
 BATCH = 500
 PENDING = "counsel.statistics.cases"  # Session.info key: cases whose copy a flush must renew
@@ -182,7 +181,7 @@ def _empty(grain: str, start: date, fact_id: int, site_id: int) -> dict[str, Any
 
 def counted_on(day: date) -> ColumnElement[bool]:
     """SQL condition of a case whose consent to be counted in statistics is valid on the day."""
-    return CaseFacts.id.in_(select(ConsentSpan.fact_id).where(valid_clause(day, ConsentSpan)))
+    return CaseFacts.id.in_(select(ConsentSpan.fact_id).where(consent_valid_clause(day, ConsentSpan)))
 
 
 def counted_cases(day: date) -> Select[tuple[uuid.UUID]]:

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
-from counsel.access import report_site_ids, today
+from counsel.access import report_site_ids
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role

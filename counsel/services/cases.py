@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, insert, or_, select
 
 from counsel import audit, codes, languages
-from counsel.access import Permission, allows, today, visible_cases
-from counsel.clock import utcnow
+from counsel.access import Permission, allows, visible_cases
+from counsel.clock import today, utcnow
 from counsel.crypto import BlindIndex, UnreadableField
 from counsel.errors import Conflict, CounselError, NotPermitted
 from counsel.extensions import db, upsert

@@ -11,13 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select
 
 from counsel import audit, codes
-from counsel.access import today
+from counsel.clock import today
 from counsel.crypto import fold
 from counsel.errors import CounselError
 from counsel.extensions import db
@@ -39,16 +38,6 @@ class ConsentInput:
     expires_on: date | None = None
     recipient_kind: str | None = None
     recipient: str = ""
-
-
-def valid_clause(day: date, consents: Any = Consent) -> ColumnElement[bool]:
-    """SQL condition of a consent that is valid on a day (the same rule as Consent.valid_on), over
-    Consent or any table with its given_on, expires_on and withdrawn_on (the statistics' copy)."""
-    return and_(
-        consents.given_on <= day,
-        or_(consents.expires_on.is_(None), consents.expires_on >= day),
-        or_(consents.withdrawn_on.is_(None), consents.withdrawn_on > day),
-    )
 
 
 def of_case(case: Case) -> list[Consent]:

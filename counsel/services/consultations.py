@@ -11,8 +11,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy import case as sql_case
 
 from counsel import audit, codes
-from counsel.access import today, visible_cases
-from counsel.clock import utcnow
+from counsel.access import visible_cases
+from counsel.clock import today, utcnow
 from counsel.errors import Conflict
 from counsel.extensions import db
 from counsel.models.case import Case

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 
 from counsel import codes
-from counsel.access import today as service_today
+from counsel.clock import today as service_today
 from counsel.clock import utcnow
 from counsel.crypto import FieldCipher, KeyRing
 from counsel.extensions import db

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from counsel import audit, codes
-from counsel.access import Permission, allows, today, visible_cases
-from counsel.clock import utcnow
+from counsel.access import Permission, allows, visible_cases
+from counsel.clock import today, utcnow
 from counsel.errors import Conflict, CounselError
 from counsel.extensions import db
 from counsel.models.case import Case

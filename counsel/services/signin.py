@@ -16,6 +16,7 @@ from typing import cast
 
 from sqlalchemy import Table, case, delete, select
 
+from counsel import audit
 from counsel.clock import utcnow
 from counsel.extensions import db, upsert
 from counsel.models.user import LoginThrottle, User
@@ -97,3 +98,10 @@ def record_failure(key: str, settings: Settings) -> Attempt:
 
 def clear_failures(key: str) -> None:
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+def record_refusal(typed_name: str, *, locked: bool, second_factor: bool = False) -> None:
+    """Record a failed sign-in; a name that matches no account is not stored (it may be a password)."""
+    user = find_user(typed_name) if typed_name else None
+    detail = "locked" if locked else ("second_factor" if second_factor else "password")
+    audit.record("sign_in_failed", actor=user, actor_name=None if user else "(unknown name)", detail=detail)

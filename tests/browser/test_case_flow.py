@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import func, select
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.languages import language_name
 from counsel.models.audit import AuditEvent

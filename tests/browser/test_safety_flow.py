@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case

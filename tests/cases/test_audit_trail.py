@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm.exc import StaleDataError
 
 from counsel import audit
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case

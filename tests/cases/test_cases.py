@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case, CaseNameIndex

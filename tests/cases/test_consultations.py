@@ -8,8 +8,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
-from counsel.access import today
-from counsel.clock import utcnow
+from counsel.clock import today, utcnow
 from counsel.extensions import db
 from counsel.models.case import Case
 from counsel.services import cases, consultations

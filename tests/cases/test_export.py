@@ -10,8 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import select, text
 
-from counsel.access import today
-from counsel.clock import utcnow
+from counsel.clock import today, utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.safety import Perpetrator

@@ -34,7 +34,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from werkzeug.routing import AnyConverter, Rule
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.i18n import UI_LOCALES
 from counsel.models.case import Case, CaseShare

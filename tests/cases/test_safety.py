@@ -8,8 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from counsel.access import today
-from counsel.clock import utcnow
+from counsel.clock import today, utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.safety import Disclosure, EmergencyAccess, Notification, RiskAssessment

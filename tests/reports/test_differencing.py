@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.reporting import exports, periods
 from counsel.reporting.report import SiteRef, make
 from counsel.reporting.suppression import Rule, Status

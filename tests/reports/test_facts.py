@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from counsel.access import today
 from counsel.cli import cli
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.case import Case

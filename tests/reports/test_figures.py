@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.case import Case, CaseLanguage, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.services import cases, consent, consultations
 from counsel.services.consent import ConsentInput

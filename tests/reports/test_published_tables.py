@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from counsel.access import today
+from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.reporting import periods
