@@ -4,8 +4,9 @@ Deny by default. An adviser reads and edits the cases she owns and those a colle
 with her (until the share ends); a case she opened in an emergency (for a few hours, with a
 justification; see counsel.services.safety) she reads and records in, nothing more. Only the
 owner shares; supervisors and admins never see case content (their role gives them nothing here).
-Every route that touches a case goes through `load_case`, which records a failed access and
-answers 404 so that nothing, not even the existence of a case, leaks to someone who may not see it.
+Every route that touches a case goes through `load_case` (and a record of a case through
+`record_of`), which refuse with CaseDenied: a 404, so that nothing, not even the existence of a
+case, leaks to someone who may not see it, and an entry on that case's trail.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from flask import abort
 from sqlalchemy import Select, false, or_, select
+from werkzeug.exceptions import NotFound
 
 from counsel import audit
 from counsel.clock import today, utcnow
@@ -93,14 +94,56 @@ def permission_for_method(method: str, writing: Permission = Permission.WRITE) -
     return writing if method == "POST" else Permission.READ
 
 
+class CaseDenied(NotFound):
+    """A user asked for a case, or a record of one, that she may not reach.
+
+    It answers 404 like an unknown address, so nothing (not even that the case exists) leaks.
+    The error handler rolls back whatever the request had begun and then writes the attempt on
+    the trail of the case concerned (`write_denial`), so a caller's half-done work is never
+    committed along with it; outside a request (a service, the CLI) it is simply an error.
+    """
+
+    def __init__(self, user: Any, case_id: uuid.UUID | None, detail: str) -> None:
+        super().__init__()
+        self.user = user
+        self.case_id = case_id
+        self.detail = detail
+
+
+def write_denial(denied: CaseDenied) -> None:
+    """Put a refused attempt on the trail of its case, in a transaction of its own."""
+    db.session.rollback()
+    case = db.session.get(Case, denied.case_id) if denied.case_id else None
+    audit.record("case_access_denied", actor=denied.user, case=case, detail=denied.detail)
+    db.session.commit()
+
+
 def load_case(user: User, case_id: uuid.UUID, permission: Permission = Permission.READ) -> Case:
-    """Return the case if the user may do this to it; otherwise record the attempt and answer 404."""
+    """Return the case if the user may do this to it; otherwise raise CaseDenied."""
     case = db.session.get(Case, case_id)
     if case is not None and allows(user, case, permission):
         return case
-    audit.record("case_access_denied", actor=user, case=case, detail=permission.value)
-    db.session.commit()
-    abort(404)
+    raise CaseDenied(user, case.id if case else None, permission.value)
+
+
+class CaseRecord(Protocol):
+    @property
+    def case_id(self) -> uuid.UUID: ...
+
+
+R = TypeVar("R", bound=CaseRecord)
+
+
+def record_of(user: User, case: Case, model: type[R], record_id: uuid.UUID) -> R:
+    """Return a record (consultation, consent, share, …) if it belongs to this case; else CaseDenied.
+
+    Access to the case in the address says nothing about another case's record: the denial is
+    written on the case the record belongs to, so its holder sees the attempt.
+    """
+    found = db.session.get(model, record_id)
+    if found is not None and found.case_id == case.id:
+        return found
+    raise CaseDenied(user, found.case_id if found is not None else case.id, getattr(model, "__tablename__", "record"))
 
 
 # --- accounts: no insider makes herself a reader of a case alone ------------------------------

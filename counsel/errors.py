@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from counsel.access import CaseDenied, write_denial
 from counsel.crypto import UnreadableField
 from counsel.extensions import db
 
@@ -78,6 +79,11 @@ def register_error_pages(app: Flask) -> None:
         if status >= 500:
             db.session.rollback()
         return render_error(status)
+
+    @app.errorhandler(CaseDenied)
+    def case_denied(exc: CaseDenied) -> tuple[str, int]:
+        write_denial(exc)
+        return render_error(404)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:

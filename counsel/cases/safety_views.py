@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_time
 from flask_babel import gettext as _
@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from counsel import audit
-from counsel.access import Permission, load_case, permission_for_method
+from counsel.access import Permission, load_case, permission_for_method, record_of
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.safety_forms import (
@@ -67,9 +67,7 @@ def consents(case_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/<uuid:case_id>/consents/<uuid:consent_id>/withdraw")
 def withdraw_consent(case_id: uuid.UUID, consent_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.WRITE)
-    given = db.session.scalars(select(Consent).where(Consent.id == consent_id, Consent.case_id == case.id)).first()
-    if given is None:
-        abort(404)
+    given = record_of(current_user, case, Consent, consent_id)
     try:
         consent.withdraw(current_user, case, given)
     except CounselError as exc:
@@ -110,11 +108,7 @@ def _perpetrator(case_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> tuple[
     case = load_case(current_user, case_id, permission_for_method(request.method))
     if perpetrator_id is None:
         return case, None
-    found = db.session.scalars(select(Perpetrator).where(Perpetrator.id == perpetrator_id,
-                                                         Perpetrator.case_id == case_id)).first()
-    if found is None:
-        abort(404)
-    return case, found
+    return case, record_of(current_user, case, Perpetrator, perpetrator_id)
 
 
 @bp.route("/<uuid:case_id>/perpetrators/new", methods=["GET", "POST"], defaults={"perpetrator_id": None})

@@ -13,11 +13,11 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func
 from wtforms import SelectChoice
 
 from counsel import audit, codes
-from counsel.access import Permission, allows, load_case, visible_cases
+from counsel.access import Permission, allows, load_case, record_of, visible_cases
 from counsel.cases import bp
 from counsel.cases.common import CONFLICT, conflict_gate, failed, form_version, save_locked
 from counsel.cases.convert import (
@@ -199,25 +199,10 @@ def new_consultation(case_id: uuid.UUID) -> ResponseReturnValue:
             failed())
 
 
-def _consultation_of(case: Case, consultation_id: uuid.UUID) -> Consultation:
-    """Return the consultation if it belongs to this case; otherwise record the attempt and answer 404.
-
-    Access to the case in the URL says nothing about another case's consultation: the denial is
-    recorded against the case the consultation belongs to, so its holder sees the attempt.
-    """
-    consultation = db.session.get(Consultation, consultation_id)
-    if consultation is not None and consultation.case_id == case.id:
-        return consultation
-    audit.record("case_access_denied", actor=current_user, case=consultation.case if consultation else case,
-                 detail="consultation")
-    db.session.commit()
-    abort(404)
-
-
 @bp.route("/<uuid:case_id>/consultations/<uuid:consultation_id>", methods=["GET", "POST"])
 def edit_consultation(case_id: uuid.UUID, consultation_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.RECORD)
-    consultation = _consultation_of(case, consultation_id)
+    consultation = record_of(current_user, case, Consultation, consultation_id)
     form = ConsultationForm()
     error = None
     status = 200
@@ -267,10 +252,7 @@ def sharing(case_id: uuid.UUID) -> ResponseReturnValue:
 @bp.post("/<uuid:case_id>/sharing/<uuid:share_id>/revoke")
 def revoke(case_id: uuid.UUID, share_id: uuid.UUID) -> ResponseReturnValue:
     case = load_case(current_user, case_id, Permission.SHARE)
-    grant = db.session.scalars(select(CaseShare).where(CaseShare.id == share_id,
-                                                       CaseShare.case_id == case.id)).first()
-    if grant is None:
-        abort(404)
+    grant = record_of(current_user, case, CaseShare, share_id)
     cases.revoke_share(current_user, case, grant)
     db.session.commit()
     flash(_("Access of %(name)s ended.", name=grant.user.display_name), "success")

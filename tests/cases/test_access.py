@@ -9,12 +9,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from counsel.access import CaseDenied, load_case, write_denial
 from counsel.clock import today, utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
 from counsel.models.consultation import Consultation
 from counsel.models.safety import Perpetrator
-from counsel.models.user import Role
+from counsel.models.user import Role, User
 from counsel.services import cases, consent, consultations
 from counsel.services.consultations import ConsultationInput
 
@@ -87,6 +88,39 @@ def test_a_failed_access_is_audited(owned, colleague, signed_in):
     signed_in(colleague).get(f"/cases/{case.id}")
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_access_denied")).one()
     assert event.actor_id == colleague.id and event.case_number == case.number
+
+
+def test_a_record_of_another_case_is_refused_and_written_on_its_own_case(owned, adviser, open_case, signed_in):
+    """Her own case in the address does not open a colleague's consultation, consent or share."""
+    case, records = owned
+    mine = open_case(adviser, pseudonym="Mine")
+    client = signed_in(adviser)
+    token = client.csrf_token()
+    probes = [("get", f"/cases/{mine.id}/consultations/{records['consultation_id']}", "consultations"),
+              ("post", f"/cases/{mine.id}/consents/{records['consent_id']}/withdraw", "consents"),
+              ("post", f"/cases/{mine.id}/sharing/{records['share_id']}/revoke", "case_shares"),
+              ("get", f"/cases/{mine.id}/perpetrators/{records['perpetrator_id']}", "perpetrators")]
+    for method, url, table in probes:
+        response = getattr(client, method)(url, data={"csrf_token": token})
+        assert response.status_code == 404, url
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_access_denied")
+                                   .order_by(AuditEvent.seq.desc())).first()
+        assert (event.case_number, event.detail) == (case.number, table)
+    assert consent.of_case(case)[0].withdrawn_on is None
+
+
+def test_a_refusal_commits_nothing_the_request_had_begun(app, owned, colleague):
+    """load_case leaves the transaction to its caller; the error handler rolls back, then writes the attempt."""
+    case, _ = owned
+    with app.test_request_context():
+        colleague.display_name = "Nicht gespeichert"
+        with pytest.raises(CaseDenied) as refused:
+            load_case(colleague, case.id)
+        write_denial(refused.value)
+    db.session.expire_all()
+    assert db.session.get(User, colleague.id).display_name == "Carla Kollegin"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_access_denied")).one()
+    assert (event.actor_id, event.case_number) == (colleague.id, case.number)
 
 
 def test_lists_and_dashboard_show_only_her_cases(adviser, colleague, open_case, signed_in):

@@ -126,7 +126,7 @@ def test_a_consultation_of_another_case_is_not_found_and_the_attempt_recorded(ad
     db.session.refresh(foreign)
     assert foreign.notes == "Fremde Notiz" and foreign.version == 1
     denied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "case_access_denied")).all()
-    assert [(e.actor_id, e.case_number, e.detail) for e in denied] == [(adviser.id, theirs.number, "consultation")] * 2
+    assert [(e.actor_id, e.case_number, e.detail) for e in denied] == [(adviser.id, theirs.number, "consultations")] * 2
     missing = client.get(f"/cases/{mine.id}/consultations/{uuid.uuid4()}")
     assert missing.status_code == 404
     last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
