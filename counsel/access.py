@@ -47,7 +47,23 @@ def acts_as(user: Any, role: Role) -> bool:
 
 
 def is_adviser(user: Any) -> bool:
+    """Case work: her own cases, those shared with her, an emergency."""
     return acts_as(user, Role.ADVISER)
+
+
+def manages_accounts(user: Any) -> bool:
+    """Accounts, sites, hand-overs and the audit trail: never case content."""
+    return acts_as(user, Role.ADMIN)
+
+
+def reads_statistics(user: Any) -> bool:
+    """Anonymised statistics of the sites she coordinates (report_site_ids)."""
+    return acts_as(user, Role.SUPERVISOR)
+
+
+def decides_requests(user: Any) -> bool:
+    """The requests page: admins and coordinators decide what one person may not do alone (may_decide)."""
+    return any(acts_as(user, role) for role in DECIDING_ROLES)
 
 
 def active_share_case_ids(user_id: uuid.UUID, day: date) -> Select[tuple[uuid.UUID]]:
@@ -205,3 +221,27 @@ def report_site_ids(user: Any) -> set[int]:
         return set()
     ids: set[int] = user.supervised_site_ids
     return ids
+
+
+# --- erasure: legal holds, erasure on request (Art. 17) and who confirms it ------------------------
+
+def may_keep_or_erase(user: Any, case: Case) -> bool:
+    """Only the adviser who holds the case sets or ends its legal hold and asks for its erasure.
+
+    A colleague it is shared with, or who opened it in an emergency, never does: both reach the
+    case for her work, not to decide how long it is kept.
+    """
+    return is_adviser(user) and case.owner_id == user.id
+
+
+def may_decide_erasure(decider: Any, request: ChangeRequest) -> bool:
+    """An admin, or a supervisor of the case's site, confirms or refuses an erasure: never whoever asked for it.
+
+    Neither the requester nor the case's holder decides, even if she also holds a deciding role.
+    """
+    case = request.case
+    if decider is None or request.kind != RequestKind.ERASURE.value or case is None:
+        return False
+    if decider.id in (request.requested_by_id, case.owner_id):
+        return False
+    return acts_as(decider, Role.ADMIN) or case.site_id in report_site_ids(decider)

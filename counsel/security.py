@@ -16,7 +16,6 @@ from flask_wtf.csrf import CSRFError
 
 from counsel.clock import utcnow
 from counsel.errors import CounselError
-from counsel.models.user import Role
 from counsel.settings import Settings
 
 # The whole list of endpoints that answer without a signed-in user. Everything else is closed.
@@ -113,11 +112,15 @@ def plain_address() -> None:
                               "forms of the page."))
 
 
-def require_role(role: Role) -> Callable[[], None]:
-    """Return a blueprint guard that refuses users without the role."""
+def admit(rule: Callable[[Any], bool]) -> Callable[[], None]:
+    """Return a blueprint guard that lets in only the people a rule of counsel.access admits.
+
+    The rule itself lives in access.py with every other answer to "may she"; this only turns
+    its "no" into a 403 before any view of the blueprint runs.
+    """
 
     def check() -> None:
-        if not current_user.is_authenticated or not current_user.has_role(role):
+        if not rule(current_user):
             abort(403)
 
     return check

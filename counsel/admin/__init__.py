@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from counsel.models.user import Role
-from counsel.security import require_role
+from counsel.access import manages_accounts
+from counsel.security import admit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(require_role(Role.ADMIN))
+bp.before_request(admit(manages_accounts))

@@ -22,15 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from counsel import audit
+from counsel.access import manages_accounts
 from counsel.admin_audit.forms import AuditFilterForm
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
-from counsel.models.user import Role, User
-from counsel.security import require_role, settings
+from counsel.models.user import User
+from counsel.security import admit, settings
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
-bp.before_request(require_role(Role.ADMIN))
+bp.before_request(admit(manages_accounts))
 
 PER_PAGE = 50
 FILTERS = ("action", "actor", "case_number", "date_from", "date_to", "ip")

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from counsel.models.user import Role
-from counsel.security import require_role
+from counsel.access import is_adviser
+from counsel.security import admit
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-bp.before_request(require_role(Role.ADVISER))
+bp.before_request(admit(is_adviser))

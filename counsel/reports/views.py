@@ -20,20 +20,19 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from counsel import audit
-from counsel.access import report_site_ids
+from counsel.access import reads_statistics, report_site_ids
 from counsel.clock import today
 from counsel.extensions import db
 from counsel.models.site import Site
-from counsel.models.user import Role
 from counsel.reporting import exports, periods
 from counsel.reporting.periods import Period, PeriodError
 from counsel.reporting.report import Report, SiteRef, chart_of, make
 from counsel.reporting.suppression import Rule
 from counsel.reports.forms import RUN, ReportForm
-from counsel.security import require_role, settings
+from counsel.security import admit, settings
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-bp.before_request(require_role(Role.SUPERVISOR))
+bp.before_request(admit(reads_statistics))
 
 AUDIENCES = ("team", "funder")
 FORMATS = {"csv": "text/csv; charset=utf-8",
