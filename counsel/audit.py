@@ -29,6 +29,10 @@ FIELDS = ("seq", "at", "actor_id", "actor_name", "action", "case_id", "case_numb
           "detail")
 
 
+# The name on the trail of the operator acting on the server (the command line), who has no account.
+OPERATOR = "(command line)"
+
+
 def chain_key() -> bytes:
     key: bytes = current_app.extensions["counsel.vault"].keyring.purpose_key("audit-chain")
     return key
@@ -52,7 +56,12 @@ def record(
     target_user: Any = None,
     detail: str = "",
 ) -> None:
-    """Append an event to the chain inside the caller's transaction (commit stays with the caller)."""
+    """Append an event to the chain inside the caller's transaction (commit stays with the caller).
+
+    `actor` is the account that acted, or a name for one without an account (OPERATOR).
+    """
+    if isinstance(actor, str):
+        actor, actor_name = None, actor
     advance = update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
     if not changed_rows(advance):
         # The very first event: two writers may both find no head, so create it without conflict

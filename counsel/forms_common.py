@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, FormField, PasswordField, SelectChoice, SelectMultipleField
+from wtforms import DateField, Field, FieldList, Form, FormField, PasswordField, SelectChoice, SelectMultipleField
+from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from counsel.clock import today
 from counsel.codes import CodeTable
 
 # C0 controls except tab, line feed and carriage return, and DEL.
@@ -49,6 +52,43 @@ def _inputs(fields: Iterable[Field]) -> Iterator[Field]:
 
 def _holds_control(field: Field) -> bool:
     return any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in field.raw_data or ())
+
+
+# Nothing counsel records lies before this day (counselling, consents, follow-ups, shares); a birth
+# before 1900 is a slip too. Nothing planned lies further ahead than YEARS_AHEAD.
+EARLIEST_RECORD = date(1990, 1, 1)
+EARLIEST_BIRTH = date(1900, 1, 1)
+YEARS_AHEAD = 10
+
+
+class DateBounds:
+    """Refuse a slip of the keyboard (0025 or 20255 for 2025) before it lands in a case and the statistics.
+
+    A date that cannot lie ahead (a birth, a consent given) ends today; any other ends
+    YEARS_AHEAD years from today. Every date field of counsel carries one of these.
+    """
+
+    def __init__(self, earliest: date = EARLIEST_RECORD, *, ahead: bool = True, before: Any = None) -> None:
+        self.earliest = earliest
+        self.ahead = ahead
+        self.before = before or _l("Please check the date: it lies before %(year)d.", year=earliest.year)
+
+    def __call__(self, form: Form, field: DateField) -> None:
+        if field.data is None:
+            return
+        if field.data < self.earliest:
+            raise ValidationError(str(self.before))
+        now = today()
+        if not self.ahead and field.data > now:
+            raise ValidationError(_l("Please check the date: it lies in the future."))
+        if field.data > now.replace(year=now.year + YEARS_AHEAD, day=min(now.day, 28)):
+            raise ValidationError(_l("Please check the date: it lies more than %(years)d years ahead.",
+                                     years=YEARS_AHEAD))
+
+    @property
+    def render_kw(self) -> dict[str, str]:
+        """The same floor for the browser's date picker."""
+        return {"min": self.earliest.isoformat()}
 
 
 class CheckboxList(SelectMultipleField):

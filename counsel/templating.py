@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from counsel import codes
 from counsel.access import may_decide
+from counsel.audit_actions import action_label
 from counsel.clock import today
 from counsel.crypto import UnreadableField
 from counsel.i18n import ROLE_LABELS, language_name
@@ -42,6 +43,9 @@ NAVIGATION: list[tuple[str, Any, Role | None]] = [
     ("admin_audit.index", _l("Audit trail"), Role.ADMIN),
     ("confirmations.index", _l("Requests"), Role.ADMIN),
     ("confirmations.index", _l("Requests"), Role.SUPERVISOR),
+    ("erasures.index", _l("Erasures"), Role.ADMIN),
+    ("erasures.index", _l("Erasures"), Role.SUPERVISOR),
+    ("admin.retention_overview", _l("Retention"), Role.ADMIN),
 ]
 
 
@@ -97,6 +101,7 @@ def isodate(value: date | str | None) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["month"] = month
     app.jinja_env.filters["isodate"] = isodate
+    app.jinja_env.filters["action_label"] = action_label
 
     @app.context_processor
     def helpers() -> dict[str, Any]:

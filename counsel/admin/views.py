@@ -12,11 +12,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from counsel import audit
-from counsel.access import AccountChange, may_change_account, roles_needing_confirmation
+from counsel.access import roles_needing_confirmation
 from counsel.admin import bp
 from counsel.admin.forms import NewUserForm, SiteEditForm, SiteForm, UserFilterForm, UserForm
-from counsel.errors import CounselError, NotPermitted
+from counsel.errors import CounselError
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User, UserRole
@@ -87,13 +86,12 @@ def new_user() -> ResponseReturnValue:
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
                 site=_site(form.site_id.data),
-                roles=wanted,
+                roles=wanted - asked,
+                awaiting=asked,
+                supervised=set(form.supervised_sites.data or []),
                 locale=form.locale.data or "de",
+                actor=current_user,
             )
-            created.user.set_roles(wanted - asked)
-            created.user.set_supervised_sites(set(form.supervised_sites.data or []))
-            audit.record("user_created", actor=current_user, target_user=created.user,
-                         detail="roles=" + ",".join(sorted(r.value for r in created.user.roles)))
             pending = two_person.request_roles(current_user, created.user, asked) if asked else None
         except CounselError as exc:
             db.session.rollback()
@@ -124,25 +122,19 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
     form.supervised_sites.choices = _site_choices(active_only=False)
     error = None
     if form.validate_on_submit():
-        before = _audited_facts(user)
         site, wanted = _site(form.site_id.data), _roles(form.roles.data)
-        supervised = set(form.supervised_sites.data or [])
         pending = None
         try:
-            if _changes_access(user, site, wanted, supervised) and not may_change_account(
-                    current_user, user, AccountChange.ACCESS):
-                raise NotPermitted(_l("Nobody changes her own roles or sites: another administrator does."))
-            if asked := roles_needing_confirmation(user.roles, wanted):
-                pending = two_person.request_roles(current_user, user, asked)
+            asked = roles_needing_confirmation(user.roles, wanted)
             accounts.update_user(user, display_name=form.display_name.data or "", site=site, roles=wanted - asked,
-                                 locale=form.locale.data or "de", actor=current_user, awaiting=asked)
-            user.set_supervised_sites(supervised)
+                                 supervised=set(form.supervised_sites.data or []), locale=form.locale.data or "de",
+                                 actor=current_user, awaiting=asked)
+            if asked:
+                pending = two_person.request_roles(current_user, user, asked)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
         else:
-            if changes := _changes(before, _audited_facts(user)):
-                audit.record("user_changed", actor=current_user, target_user=user, detail=changes)
             db.session.commit()
             flash(_("Saved."), "success")
             if pending is not None:
@@ -152,18 +144,11 @@ def save_user(user_id: uuid.UUID) -> ResponseReturnValue:
     return render_template("admin/user_form.html", form=form, error=error, user=user), 400
 
 
-def _changes_access(user: User, site: Site, roles: set[Role], supervised: set[int]) -> bool:
-    return site.id != user.site_id or roles != user.roles or supervised - {site.id} != user.supervised_site_ids - {
-        user.site_id}
-
-
-def _audited_facts(user: User) -> dict[str, str]:
-    """The facts of an account whose change the audit trail names: what access she has, and where."""
-    return {"roles": ",".join(sorted(r.value for r in user.roles)), "site": user.site.code}
-
-
-def _changes(before: dict[str, str], after: dict[str, str]) -> str:
-    return "; ".join(f"{name}={before[name]}->{after[name]}" for name in before if before[name] != after[name])
+def _refused(user: User, exc: CounselError) -> ResponseReturnValue:
+    """Back to the account's page with the reason an action on it was refused; nothing was changed."""
+    db.session.rollback()
+    flash(str(exc.message), "error")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 ACCOUNT_ACTIONS = {
@@ -178,14 +163,9 @@ def account_action(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     change, message = ACCOUNT_ACTIONS[action]
     try:
-        if not may_change_account(current_user, user, AccountChange.ACTIVE):
-            raise NotPermitted(_l("You cannot do this to your own account."))
         change(user, actor=current_user)
     except CounselError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
-    audit.record(action, actor=current_user, target_user=user)
+        return _refused(user, exc)
     db.session.commit()
     flash(str(message), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
@@ -196,11 +176,10 @@ def account_action(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
 def reset_totp(user_id: uuid.UUID) -> ResponseReturnValue:
     """Removing a second factor lets whoever knows the password in: a second person confirms it."""
     user = _user_or_404(user_id)
-    if not may_change_account(current_user, user, AccountChange.SECOND_FACTOR):
-        flash(_("Nobody resets her own second factor here: use your recovery codes, or ask another "
-                "administrator."), "error")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
-    two_person.request_totp_reset(current_user, user)
+    try:
+        two_person.request_totp_reset(current_user, user)
+    except CounselError as exc:
+        return _refused(user, exc)
     db.session.commit()
     flash(_("Requested: the second factor is removed once another administrator or a coordinator of the site "
             "confirms it. %(name)s has been told.", name=user.display_name), "warning")
@@ -212,10 +191,10 @@ def reset_totp(user_id: uuid.UUID) -> ResponseReturnValue:
 def reset_password(user_id: uuid.UUID) -> ResponseReturnValue:
     """A new password at once where her second factor still guards her; otherwise a request."""
     user = _user_or_404(user_id)
-    if not may_change_account(current_user, user, AccountChange.PASSWORD):
-        flash(_("Change your own password on your account page."), "error")
-        return redirect(url_for("admin.edit_user", user_id=user.id))
-    outcome = two_person.reset_password(current_user, user, settings())
+    try:
+        outcome = two_person.reset_password(current_user, user, settings())
+    except CounselError as exc:
+        return _refused(user, exc)
     db.session.commit()
     if isinstance(outcome, str):
         return render_template("admin/one_time_password.html", user=user, password=outcome, new=False)
@@ -237,12 +216,11 @@ def create_site() -> ResponseReturnValue:
     error = None
     if form.validate_on_submit():
         try:
-            site = accounts.create_site(form.code.data or "", form.name.data or "")
+            site = accounts.create_site(form.code.data or "", form.name.data or "", actor=current_user)
         except CounselError as exc:
             db.session.rollback()
             error = exc.message
         else:
-            audit.record("site_created", actor=current_user, detail=site.code)
             db.session.commit()
             flash(_("Site %(code)s created.", code=site.code), "success")
             return redirect(url_for("admin.sites"))
@@ -257,11 +235,16 @@ def edit_site(site_id: int) -> ResponseReturnValue:
     if site is None:
         abort(404)
     form = SiteEditForm(obj=site)
+    error = None
     if form.validate_on_submit():
-        site.name = (form.name.data or "").strip()
-        site.active = bool(form.active.data)
-        audit.record("site_changed", actor=current_user, detail=site.code)
-        db.session.commit()
-        flash(_("Saved."), "success")
-        return redirect(url_for("admin.sites"))
-    return render_template("admin/site_form.html", form=form, site=site)
+        try:
+            accounts.update_site(site, name=form.name.data or "", active=bool(form.active.data), actor=current_user)
+        except CounselError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.sites"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/site_form.html", form=form, site=site, error=error), status

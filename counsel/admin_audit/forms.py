@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
-from counsel.forms_common import CounselForm
+from counsel.forms_common import CounselForm, DateBounds
 
 
 def _strip(value: Any) -> Any:
@@ -26,8 +26,8 @@ class AuditFilterForm(CounselForm):
     actor = SelectField(_l("Who"), validators=[Optional()])
     case_number = StringField(_l("Case number"), filters=[_strip], validators=[Optional(), Length(max=24)],
                               render_kw={"autocapitalize": "characters", "spellcheck": "false"})
-    date_from = DateField(_l("From (date)"), validators=[Optional()])
-    date_to = DateField(_l("To (date)"), validators=[Optional()])
+    date_from = DateField(_l("From (date)"), validators=[Optional(), DateBounds()], render_kw=DateBounds().render_kw)
+    date_to = DateField(_l("To (date)"), validators=[Optional(), DateBounds()], render_kw=DateBounds().render_kw)
     ip = StringField(_l("Address begins with"), filters=[_strip],
                      validators=[Optional(), Length(max=45), Regexp(r"^[0-9A-Fa-f:.]+$", message=IP_MESSAGE)],
                      description=_l("e.g. 10.1. or 2001:db8:"),

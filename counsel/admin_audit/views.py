@@ -24,6 +24,7 @@ from wtforms import SelectChoice
 from counsel import audit
 from counsel.access import manages_accounts
 from counsel.admin_audit.forms import AuditFilterForm
+from counsel.audit_actions import action_label
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.audit import AuditEvent
@@ -37,64 +38,6 @@ PER_PAGE = 50
 FILTERS = ("action", "actor", "case_number", "date_from", "date_to", "ip")
 
 # Human labels of the action codes the code base records; an unknown code is shown as it is.
-ACTION_LABELS: dict[str, Any] = {
-    "sign_in": _l("Signed in"),
-    "sign_in_failed": _l("Sign-in failed"),
-    "sign_out": _l("Signed out"),
-    "lock": _l("Locked the screen"),
-    "password_changed": _l("Changed own password"),
-    "totp_enabled": _l("Set up the second factor"),
-    "recovery_codes_renewed": _l("Renewed recovery codes"),
-    "user_created": _l("Account created"),
-    "user_changed": _l("Account changed"),
-    "deactivate": _l("Account deactivated"),
-    "reactivate": _l("Account reactivated"),
-    "reset_totp": _l("Second factor removed"),
-    "password_reset": _l("Password reset"),
-    "request_opened": _l("Asked for a change that needs a second person"),
-    "request_confirmed": _l("Confirmed a change as the second person"),
-    "request_refused": _l("Refused a change as the second person"),
-    "site_created": _l("Site created"),
-    "site_changed": _l("Site changed"),
-    "case_created": _l("Case opened"),
-    "case_viewed": _l("Case viewed"),
-    "case_edited": _l("Case changed"),
-    "case_closed": _l("Case closed"),
-    "case_reopened": _l("Case reopened"),
-    "case_search": _l("Searched for a client by name"),
-    "case_shared": _l("Case shared"),
-    "share_revoked": _l("Sharing ended"),
-    "share_ended": _l("Sharing ended with an account change"),
-    "case_transferred": _l("Case handed over"),
-    "case_access_denied": _l("Access to a case refused"),
-    "case_exported": _l("Case exported for the client (Art. 15 GDPR)"),
-    "languages_changed": _l("Own languages changed"),
-    "consent_recorded": _l("Consent recorded"),
-    "consent_withdrawn": _l("Consent withdrawn"),
-    "data_disclosed": _l("Data passed on under a release"),
-    "disclosure_refused": _l("Passing on data refused: no valid release"),
-    "conflict_warning": _l("Conflict check warned"),
-    "conflict_acknowledged": _l("Conflict warning acknowledged"),
-    "conflict_match": _l("Conflict check matched this case"),
-    "name_search_match": _l("Name search found this case"),
-    "perpetrator_saved": _l("Alleged perpetrator recorded"),
-    "perpetrator_deleted": _l("Alleged perpetrator removed"),
-    "risk_assessed": _l("Risk assessed"),
-    "safety_plan_saved": _l("Safety plan saved"),
-    "emergency_access": _l("Emergency access opened"),
-    "emergency_access_refused": _l("Emergency access refused"),
-    "demo_seeded": _l("Demo data created"),
-    "statistics_rebuilt": _l("Statistics copy rebuilt"),
-    "consultation_added": _l("Consultation recorded"),
-    "consultation_edited": _l("Consultation changed"),
-    "keys_rotated": _l("Master key rotated"),
-    "key_retired": _l("Master key version retired"),
-    "audit_viewed": _l("Audit trail viewed"),
-    "audit_verified": _l("Audit trail verified"),
-    "report_viewed": _l("Statistics viewed"),
-    "report_exported": _l("Statistics exported"),
-}
-
 PROBLEMS: dict[str, Any] = {
     "missing": _l("Event %(seq)s is missing: it was deleted or its number was changed."),
     "changed": _l("Event %(seq)s does not match its seal: it was changed, inserted or moved."),
@@ -107,11 +50,6 @@ PROBLEMS: dict[str, Any] = {
               "event %(checked)s. The end of the trail was cut off."),
     "checkpoint_file": _l("The checkpoint file cannot be read, so a cut-off end cannot be ruled out."),
 }
-
-
-def action_label(code: str) -> str:
-    label = ACTION_LABELS.get(code)
-    return str(label) if label is not None else code
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from babel import Locale
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from counsel import codes
-from counsel.forms_common import CheckboxList, CounselForm, code_choices
+from counsel.forms_common import EARLIEST_BIRTH, CheckboxList, CounselForm, DateBounds, code_choices
 from counsel.languages import UnknownLanguage, parse_language
 
 LANGUAGE_ROWS = 4
@@ -51,13 +50,9 @@ def known_language(form: Form, field: StringField) -> None:
 
 
 LANGUAGE = [Optional(), Length(max=60), known_language]
-EARLIEST_CONSULTATION = date(1990, 1, 1)
-
-
-def not_before_1990(form: Form, field: DateField) -> None:
-    """Refuse a slip of the keyboard (0025 for 2025) before it lands in a case and the statistics."""
-    if field.data is not None and field.data < EARLIEST_CONSULTATION:
-        raise ValidationError(_l("A consultation cannot lie before 1990."))
+CONSULTATION_DATE = DateBounds(before=_l("A consultation cannot lie before 1990."))
+BIRTH = DateBounds(EARLIEST_BIRTH, ahead=False)
+LATER = DateBounds()
 
 
 class LanguageRow(Form):
@@ -79,7 +74,7 @@ class CaseForm(CounselForm):
         description=_l("One per line. The search joins case, accents and many keyboard variants, but not "
                        "transliterations: Fatma, Fatima and فاطمة are different names to it."),
         render_kw={"dir": "auto", "rows": 3})
-    date_of_birth = DateField(_l("Date of birth"), validators=[Optional()])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), BIRTH], render_kw=BIRTH.render_kw)
     age_band = SelectField(_l("Age (if the date of birth is unknown)"))
     phone = StringField(_l("Phone"), validators=[Length(max=80)], render_kw={"autocomplete": "off",
                                                                             "inputmode": "tel"})
@@ -116,8 +111,8 @@ class CaseForm(CounselForm):
 
 
 class ConsultationForm(CounselForm):
-    held_on = DateField(_l("Date"), validators=[DataRequired(), not_before_1990],
-                        render_kw={"min": EARLIEST_CONSULTATION.isoformat()})
+    held_on = DateField(_l("Date"), validators=[DataRequired(), CONSULTATION_DATE],
+                        render_kw=CONSULTATION_DATE.render_kw)
     minutes = IntegerField(_l("Duration in minutes"), validators=[InputRequired(), NumberRange(min=1, max=720)])
     channel = SelectField(_l("Channel"))
     language = StringField(_l("Language used"), validators=LANGUAGE,
@@ -128,7 +123,7 @@ class ConsultationForm(CounselForm):
     topics = CheckboxList(_l("Topics"))
     referrals = CheckboxList(_l("Referrals made"))
     notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES)], render_kw={"dir": "auto", "rows": 8})
-    follow_up_on = DateField(_l("Next follow-up"), validators=[Optional()])
+    follow_up_on = DateField(_l("Next follow-up"), validators=[Optional(), LATER], render_kw=LATER.render_kw)
     version = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -149,7 +144,7 @@ class NameSearchForm(CounselForm):
 class ShareForm(CounselForm):
     colleague = SelectField(_l("Colleague"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
-    until = DateField(_l("Until (optional)"), validators=[Optional()])
+    until = DateField(_l("Until (optional)"), validators=[Optional(), LATER], render_kw=LATER.render_kw)
 
 
 class CaseFilterForm(CounselForm):

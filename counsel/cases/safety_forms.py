@@ -9,17 +9,19 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from counsel import codes
-from counsel.forms_common import CheckboxList, CounselForm, code_choices
+from counsel.forms_common import CheckboxList, CounselForm, DateBounds, code_choices
 
 ACKNOWLEDGE = _l("I have read the warning and still want to save")
+GIVEN = DateBounds(ahead=False)
+LATER = DateBounds()
 
 
 class ConsentForm(CounselForm):
     purpose = SelectField(_l("Consent to"))
-    given_on = DateField(_l("Given on"), validators=[DataRequired()])
+    given_on = DateField(_l("Given on"), validators=[DataRequired(), GIVEN], render_kw=GIVEN.render_kw)
     given_how = SelectField(_l("How it was given"))
     form_version = StringField(_l("Version of the consent form"), validators=[DataRequired(), Length(max=32)])
-    expires_on = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    expires_on = DateField(_l("Valid until (optional)"), validators=[Optional(), LATER], render_kw=LATER.render_kw)
     recipient_kind = SelectField(_l("Recipient (for a release from confidentiality)"))
     recipient = StringField(_l("Name of the recipient"), validators=[Length(max=200)],
                             description=_l("e.g. Frauenhaus Dortmund, or the lawyer's name"))
@@ -55,7 +57,7 @@ class RiskForm(CounselForm):
     indicators = CheckboxList(_l("What applies"))
     level = SelectField(_l("Level"), description=_l("Leave it to the checklist, or raise it with a reason."))
     reasoning = TextAreaField(_l("Reasoning"), validators=[Length(max=5000)], render_kw={"rows": 3, "dir": "auto"})
-    review_on = DateField(_l("Next review"), validators=[DataRequired()])
+    review_on = DateField(_l("Next review"), validators=[DataRequired(), LATER], render_kw=LATER.render_kw)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

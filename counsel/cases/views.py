@@ -79,17 +79,18 @@ def check() -> ResponseReturnValue:
     matches = None
     speakers: list[cases.Speaker] = []
     language = None
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         try:
             matches = cases.find_by_name(current_user, form.name.data or "")
-        except search_limit.SearchLimitReached as exc:  # the form is shown again with what she typed
-            error = exc.message
+        except search_limit.SearchRefused as exc:  # the form is shown again with what she typed
+            error, status = exc.message, exc.status
+            db.session.commit()  # the refusal is on the trail
         else:
             language = parse_picker_value(form.language.data or "")
             speakers = cases.advisers_speaking(current_user.site_id, language)
             db.session.commit()
-    status = 429 if error else 400 if form.errors else 200
+    status = 400 if form.errors else status
     return (render_template("cases/check.html", form=form, matches=matches, speakers=speakers, language=language,
                             error=error), status)
 

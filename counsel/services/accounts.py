@@ -1,4 +1,11 @@
-"""Accounts and sites: creation, roles, deactivation and resets, with the last-admin rule."""
+"""Accounts and sites: creation, roles, deactivation and resets, with the last-admin rule.
+
+Each change is checked against counsel.access here, whoever calls (a view, the command line, a
+confirmed request), and each writes its own event on the audit trail. The actor is a signed-in
+person or the operator on the server, named for the trail (she holds the keys anyway;
+docs/security.md). A change carried out for a request that a second person confirmed takes
+its authority from that request.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from counsel import audit
+from counsel.access import (
+    AccountChange,
+    manages_accounts,
+    may_change_account,
+    needs_second_person,
+    roles_needing_confirmation,
+)
 from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError, NotPermitted
 from counsel.extensions import db
+from counsel.models.change_request import ChangeRequest, RequestStatus
 from counsel.models.site import Site
 from counsel.models.user import RecoveryCode, Role, User, UserRole
 from counsel.services import cases, passwords, safety
@@ -35,14 +50,57 @@ class LockedOut(AccountError):
     """Too many wrong passwords: sign-in for her name is paused and every session of hers has ended."""
 
 
+# A signed-in person, or the operator on the server named for the trail (audit.OPERATOR).
+Actor = User | str
+
+REFUSALS = {
+    AccountChange.PROFILE: _l("Only administrators manage accounts and sites."),
+    AccountChange.ACCESS: _l("Nobody changes her own roles or sites: another administrator does."),
+    AccountChange.SECOND_FACTOR: _l("Nobody resets her own second factor here: use your recovery codes, or ask "
+                                    "another administrator."),
+    AccountChange.PASSWORD: _l("Change your own password on your account page."),
+    AccountChange.ACTIVE: _l("You cannot do this to your own account."),
+}
+
+
+def authorise(actor: Actor, account: User | None, change: AccountChange,
+              confirmed: ChangeRequest | None = None, *, asking: bool = False) -> None:
+    """Raise NotPermitted unless this actor may make (or, `asking`, ask for) this change to this account.
+
+    `account` None is a new account or a site. The operator is not checked: she runs the
+    server. A confirmed request about this account carries the two people's authority
+    (two_person checked who decided). Anyone else needs access.may_change_account, and a change
+    that opens a way past her sign-in is only asked for, never made alone.
+    """
+    if isinstance(actor, str):
+        return
+    if confirmed is not None and account is not None:
+        if confirmed.status == RequestStatus.CONFIRMED.value and confirmed.account_id == account.id:
+            return
+        raise NotPermitted(_l("This request has not been confirmed."))
+    allowed = manages_accounts(actor) if account is None else may_change_account(actor, account, change)
+    if not allowed:
+        raise NotPermitted(REFUSALS[change])
+    if not asking and account is not None and needs_second_person(account, change):
+        raise NotPermitted(_l("This change waits for a second person: ask for it, and another administrator or "
+                              "a coordinator of the site confirms it."))
+
+
+def _refuse_roles_alone(actor: Actor, current: set[Role], wanted: set[Role]) -> None:
+    if not isinstance(actor, str) and roles_needing_confirmation(current, wanted):
+        raise NotPermitted(_l("This role waits for a second person: ask for it, and another administrator or a "
+                              "coordinator of the site confirms it."))
+
+
 @dataclass(frozen=True)
 class NewAccount:
     user: User
     one_time_password: str | None
 
 
-def create_site(code: str, name: str) -> Site:
+def create_site(code: str, name: str, *, actor: Actor) -> Site:
     """Create a site; the code becomes the prefix of its case numbers."""
+    authorise(actor, None, AccountChange.PROFILE)
     code = code.strip().upper()
     name = name.strip()
     if not SITE_CODE_PATTERN.match(code):
@@ -54,7 +112,21 @@ def create_site(code: str, name: str) -> Site:
     site = Site(code=code, name=name, active=True)
     db.session.add(site)
     db.session.flush()
+    audit.record("site_created", actor=actor, detail=site.code)
     return site
+
+
+def update_site(site: Site, *, name: str, active: bool, actor: Actor) -> None:
+    """Rename a site or close it (never delete: its cases and statistics keep its code)."""
+    authorise(actor, None, AccountChange.PROFILE)
+    name = name.strip()
+    if not name:
+        raise AccountError(_l("A site needs a name."))
+    changes = [f"{label}={before}->{after}" for label, before, after in
+               (("name", site.name, name), ("active", site.active, active)) if before != after]
+    site.name, site.active = name, active
+    if changes:
+        audit.record("site_changed", actor=actor, detail=f"{site.code} " + "; ".join(changes))
 
 
 def site_by_code(code: str) -> Site:
@@ -71,10 +143,19 @@ def create_user(
     display_name: str,
     site: Site,
     roles: set[Role],
+    actor: Actor,
     password: str | None = None,
     locale: str = "de",
+    supervised: set[int] | None = None,
+    awaiting: set[Role] | None = None,
 ) -> NewAccount:
-    """Create an account; without a password, a one-time password is generated and must be changed."""
+    """Create an account; without a password, a one-time password is generated and must be changed.
+
+    `awaiting` are the roles asked for from a second person (two_person.request_roles): the
+    account starts with `roles` only, possibly none.
+    """
+    authorise(actor, None, AccountChange.ACCESS)
+    _refuse_roles_alone(actor, set(), roles)
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise AccountError(
@@ -82,7 +163,7 @@ def create_user(
         )
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(_l("The user name %(name)s is taken.", name=username))
-    if not roles:
+    if not roles and not awaiting:
         raise AccountError(_l("Choose at least one role."))
     if locale not in LOCALES:
         raise AccountError(_l("Unknown language."))
@@ -102,9 +183,21 @@ def create_user(
         locale=locale,
     )
     user.set_roles(roles)
+    user.set_supervised_sites(supervised or set())
     db.session.add(user)
     db.session.flush()
+    audit.record("user_created", actor=actor, target_user=user, detail="roles=" + _role_list(roles))
     return NewAccount(user, one_time)
+
+
+def _role_list(roles: set[Role]) -> str:
+    return ",".join(sorted(role.value for role in roles))
+
+
+def _access_facts(user: User) -> dict[str, str]:
+    """What access an account has, and where: the facts whose change the trail names."""
+    return {"roles": _role_list(user.roles), "site": user.site.code,
+            "supervises": ",".join(str(site_id) for site_id in sorted(user.supervised_site_ids - {user.site_id}))}
 
 
 def _active_admin_ids(*, lock: bool = False) -> set[uuid.UUID]:
@@ -141,71 +234,97 @@ def _keeping_an_admin(user: User) -> Iterator[None]:
         raise NotPermitted(_l("This is the last active administrator; name another one first."))
 
 
-def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str,
-                actor: User | None = None, awaiting: set[Role] | None = None) -> None:
-    """Change name, site, roles and language; the last active admin keeps the admin role.
+def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], locale: str, actor: Actor,
+                supervised: set[int] | None = None, awaiting: set[Role] | None = None,
+                confirmed: ChangeRequest | None = None) -> None:
+    """Change name, site, roles, supervised sites and language; the last active admin keeps the admin role.
 
     Access ends with its reason: a new site or new roles end her sessions, so nothing she opened
     under the old ones stays open, and leaving the site or the adviser role ends the shares she
-    holds or gave (see cases.end_shares_of). `actor` is who made the change, for the trail.
-    `awaiting` are roles asked for from a second person (services.two_person): with them, she may
-    hold none meanwhile.
+    holds or gave (see cases.end_shares_of). `awaiting` are roles asked for from a second person
+    (services.two_person): with them, she may hold none meanwhile. `confirmed` is the request
+    whose confirmation this change carries out.
     """
     if not roles and not awaiting:
         raise AccountError(_l("Choose at least one role."))
     if locale not in LOCALES:
         raise AccountError(_l("Unknown language."))
+    supervised = user.supervised_site_ids - {user.site_id} if supervised is None else supervised - {site.id}
+    before = _access_facts(user)
     moved = site.id != user.site_id
     changed_roles = roles != user.roles
+    if moved or changed_roles or supervised != user.supervised_site_ids - {user.site_id}:
+        authorise(actor, user, AccountChange.ACCESS, confirmed)
+        if confirmed is None:
+            _refuse_roles_alone(actor, user.roles, roles)
+    else:
+        authorise(actor, user, AccountChange.PROFILE)
     left_advising = user.has_role(Role.ADVISER) and Role.ADVISER not in roles
     with _keeping_an_admin(user):
         user.display_name = display_name.strip() or user.username
         user.site = site
         user.locale = locale
         user.set_roles(roles)
+        user.set_supervised_sites(supervised)
     if moved or left_advising:
         cases.end_shares_of(user, "site_changed" if moved else "adviser_role_removed", actor)
         safety.end_emergency_access(user)
     if moved or changed_roles:
         end_user_sessions(user.id)
+    after = _access_facts(user)
+    if changes := "; ".join(f"{name}={before[name]}->{after[name]}" for name in before if before[name] != after[name]):
+        audit.record("user_changed", actor=actor, target_user=user, detail=changes)
 
 
-def deactivate(user: User, *, actor: User | None = None) -> None:
+def deactivate(user: User, *, actor: Actor) -> None:
     """Deactivate (never delete), end every session and share of the user; the last active admin stays."""
+    authorise(actor, user, AccountChange.ACTIVE)
     with _keeping_an_admin(user):
         user.active = False
         user.deactivated_at = utcnow()
         end_user_sessions(user.id)
         cases.end_shares_of(user, "deactivated", actor)
         safety.end_emergency_access(user)
+    audit.record("deactivate", actor=actor, target_user=user)
 
 
-def reactivate(user: User, *, actor: User | None = None) -> None:  # noqa: ARG001 - called like `deactivate`
+def reactivate(user: User, *, actor: Actor) -> None:
     """Let a deactivated account sign in again; it no longer counts as deactivated.
 
     Ended shares and sessions stay ended: reactivating opens no case by itself.
     """
+    authorise(actor, user, AccountChange.ACTIVE)
     user.active = True
     user.deactivated_at = None
+    audit.record("reactivate", actor=actor, target_user=user)
 
 
-def reset_password(user: User, settings: Settings) -> str:
-    """Set a one-time password that must be changed at the next sign-in; end all sessions."""
+def reset_password(user: User, settings: Settings, *, actor: Actor, confirmed: ChangeRequest | None = None) -> str:
+    """Set a one-time password that must be changed at the next sign-in; end all sessions.
+
+    Directly only where her second factor still guards her (access.needs_second_person). The
+    trail names who reset it: she is told at her next sign-in (two_person.password_resets_since).
+    """
+    authorise(actor, user, AccountChange.PASSWORD, confirmed)
     one_time = passwords.one_time_password()
     user.password_hash = passwords.hash_password(one_time, settings)
     user.must_change_password = True
     user.password_changed_at = utcnow()
     end_user_sessions(user.id)
+    audit.record("password_reset", actor=actor, target_user=user,
+                 detail=f"confirmed by {confirmed.decided_by_name}" if confirmed else "")
     return one_time
 
 
-def reset_totp(user: User) -> None:
+def reset_totp(user: User, *, actor: Actor, confirmed: ChangeRequest | None = None) -> None:
     """Remove the second factor and its recovery codes; the user enrols again at next sign-in."""
+    authorise(actor, user, AccountChange.SECOND_FACTOR, confirmed)
     user.totp_secret = None
     user.totp_enabled = False
     user.totp_last_counter = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     end_user_sessions(user.id)
+    audit.record("reset_totp", actor=actor, target_user=user)
 
 
 def change_own_password(user: User, current: str, new: str, settings: Settings) -> None:

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from counsel import audit, codes
+from counsel.access import CaseDenied, Permission, require
 from counsel.clock import today
 from counsel.crypto import fold
 from counsel.errors import CounselError
@@ -51,6 +52,7 @@ def has_valid(case: Case, purpose: str, day: date | None = None) -> bool:
 
 def record(actor: User, case: Case, data: ConsentInput) -> Consent:
     """Record a consent as given, with how, when, on which form version and until when."""
+    require(actor, case, Permission.WRITE)
     if data.purpose not in codes.CONSENT_PURPOSES or data.given_how not in codes.CONSENT_FORMS:
         raise ConsentError(_l("Choose what the consent is for and how it was given."))
     if data.given_on > today():
@@ -76,6 +78,9 @@ def record(actor: User, case: Case, data: ConsentInput) -> Consent:
 
 def withdraw(actor: User, case: Case, consent: Consent, on: date | None = None) -> None:
     """Withdraw a consent (Widerruf): from that day on it allows nothing."""
+    require(actor, case, Permission.WRITE)
+    if consent.case_id != case.id:
+        raise CaseDenied(actor, consent.case_id, "consents")
     day = on or today()
     if consent.withdrawn_on is not None:
         raise ConsentError(_l("This consent was withdrawn already."))
@@ -97,6 +102,7 @@ def sharing_consent_for(case: Case, recipient_kind: str, recipient: str, day: da
 
 def disclose(actor: User, case: Case, recipient_kind: str, recipient: str, content: str) -> Disclosure:
     """Record data passed to a recipient; refused, with nothing recorded, without a valid release."""
+    require(actor, case, Permission.WRITE)
     day = today()
     if recipient_kind not in codes.REFERRALS or not recipient.strip() or not content.strip():
         raise ConsentError(_l("Name the recipient and what is passed on."))

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy import case as sql_case
 
 from counsel import audit, codes
-from counsel.access import visible_cases
+from counsel.access import Permission, require, visible_cases
 from counsel.clock import today, utcnow
 from counsel.errors import Conflict
 from counsel.extensions import db
@@ -68,7 +68,8 @@ def _apply(consultation: Consultation, data: ConsultationInput) -> None:
 
 
 def add(actor: User, case: Case, data: ConsultationInput) -> Consultation:
-    """Log a consultation of a case the adviser may write to."""
+    """Log a consultation of a case the adviser may record in."""
+    require(actor, case, Permission.RECORD)
     validate(data)
     consultation = Consultation(id=uuid.uuid4(), case=case, case_id=case.id, author_id=actor.id)
     db.session.add(consultation)
@@ -79,6 +80,7 @@ def add(actor: User, case: Case, data: ConsultationInput) -> Consultation:
 
 def update(actor: User, consultation: Consultation, data: ConsultationInput, expected_version: int) -> None:
     """Save an edit unless someone saved the consultation since the form was opened."""
+    require(actor, consultation.case, Permission.RECORD)
     if consultation.version != expected_version:
         raise Conflict(_l("A colleague saved this consultation while you were editing. Your input is still in "
                           "the form; compare and save again."))

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from counsel import audit, codes
-from counsel.access import Permission, allows, visible_cases
+from counsel.access import Permission, allows, require, visible_cases
 from counsel.clock import today, utcnow
 from counsel.errors import Conflict, CounselError
 from counsel.extensions import db
@@ -41,6 +41,7 @@ def level_for(indicators: set[str]) -> str:
 def assess(actor: User, case: Case, indicators: set[str], level: str | None, reasoning: str,
            review_on: date) -> RiskAssessment:
     """Record an assessment; the adviser may raise the checklist's level, never lower it."""
+    require(actor, case, Permission.RECORD)
     if unknown := indicators - set(codes.RISK_INDICATORS):
         raise SafetyError(_l("Unknown value %(value)s.", value=", ".join(sorted(unknown))))
     computed = level_for(indicators)
@@ -69,6 +70,7 @@ def assessments_of(case: Case) -> list[RiskAssessment]:
 
 
 def save_safety_plan(actor: User, case: Case, plan: str, expected_version: int) -> None:
+    require(actor, case, Permission.RECORD)
     if case.version != expected_version:
         raise Conflict(_l("A colleague saved this case while you were editing. Your input is still in the form; "
                           "compare it with the current case and save again."))

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from limits.storage import RedisStorage
 from sqlalchemy import select
 
+from counsel.audit import OPERATOR
 from counsel.clock import utcnow
 from counsel.extensions import db, limiter
 from counsel.models.user import LoginThrottle, Role, User
@@ -76,7 +77,7 @@ def test_unknown_user_gets_the_same_answer_and_the_same_hashing_work(adviser, cl
 
 
 def test_deactivated_user_cannot_sign_in_and_gets_the_common_answer(adviser, client):
-    accounts.deactivate(adviser)
+    accounts.deactivate(adviser, actor=OPERATOR)
     db.session.commit()
     response = client.sign_in("berta")
     assert response.status_code == 401
@@ -213,10 +214,11 @@ def test_sign_in_is_audited_without_the_password(adviser, client):
 
     client.sign_in("berta", "wrong password here")
     client.sign_in("berta")
-    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("sign_in%"))
+                                .order_by(AuditEvent.seq)).all()
     assert [e.action for e in events] == ["sign_in_failed", "sign_in"]
     assert all(e.actor_id == adviser.id for e in events)
-    assert all("wrong" not in e.detail for e in events)
+    assert all("wrong" not in e.detail for e in db.session.scalars(select(AuditEvent)))
 
 
 def test_failure_with_unknown_name_does_not_store_the_typed_name(client, app):

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from counsel.audit import OPERATOR
 from counsel.clock import utcnow
 from counsel.extensions import db
 from counsel.models.web_session import WebSession
@@ -124,9 +125,9 @@ def test_own_password_change_ends_every_session(adviser, signed_in):
 def test_admin_changes_end_every_session_of_the_user(adviser, admin, signed_in, settings, change):
     client = signed_in(adviser)
     if change == "reset_password":
-        accounts.reset_password(adviser, settings)
+        accounts.reset_password(adviser, settings, actor=OPERATOR)
     else:
-        getattr(accounts, change)(adviser)
+        getattr(accounts, change)(adviser, actor=OPERATOR)
     db.session.commit()
     assert not signed_in_now(client)
 

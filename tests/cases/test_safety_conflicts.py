@@ -169,7 +169,7 @@ def test_a_match_is_on_the_matched_cases_trail_for_its_owner(adviser, colleague,
     matched = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "conflict_match")).one()
     assert (matched.case_id, matched.actor_id, matched.detail) == (theirs.id, colleague.id, "client:phone")
     log = signed_in(adviser).get(f"/cases/{theirs.id}/access-log").get_data(as_text=True)
-    row = next(r for r in log.split("<tr") if "conflict_match" in r)
+    row = next(r for r in log.split("<tr") if "Konfliktprüfung hat diesen Fall getroffen" in r)
     assert "carla" in row and "client:phone" in row and "5550000" not in log
     assert carla.get(f"/cases/{theirs.id}/access-log").status_code == 404  # she still cannot look
 
@@ -181,7 +181,7 @@ def test_a_new_case_matching_a_perpetrator_is_on_the_perpetrators_case_trail(per
     assert (matched.case_id, matched.actor_id, matched.detail) == (perpetrator_case.id, colleague.id,
                                                                    "perpetrator:phone")
     log = signed_in(adviser).get(f"/cases/{perpetrator_case.id}/access-log").get_data(as_text=True)
-    assert "conflict_match" in log and "1234567" not in log
+    assert "Konfliktprüfung hat diesen Fall getroffen" in log and "1234567" not in log
 
 
 def test_no_match_leaves_no_trace_on_other_cases(perpetrator_case, colleague, signed_in):

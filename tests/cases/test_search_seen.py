@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from limits.storage import storage_from_string
 from sqlalchemy import func, select
 
-from counsel.extensions import db
+from counsel.extensions import db, limiter
 from counsel.models.audit import AuditEvent
 from counsel.models.user import Role
 
@@ -38,7 +39,7 @@ def test_a_colleagues_search_is_on_the_case_page_of_its_holder(adviser, colleagu
     assert "Berta Beraterin" in page  # she learns who holds it ...
     assert case.number not in page and "Rose" not in page  # ... and nothing more
     log = signed_in(adviser).get(f"/cases/{case.id}/access-log").get_data(as_text=True)
-    row = next(r for r in log.split("<tr") if "name_search_match" in r)
+    row = next(r for r in log.split("<tr") if "Namenssuche hat diesen Fall gefunden" in r)
     assert "carla" in row and "10:41" in row and 'class="notable"' in row
     assert "Fatma" not in log and "Yilmaz" not in log  # never what she typed
 
@@ -85,3 +86,34 @@ def test_the_limit_is_a_setting(adviser, colleague, signed_in):
     client = signed_in(colleague)
     token = client.csrf_token()
     assert [search(client, TYPED, token).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def refusals() -> list[tuple[object, str]]:
+    return [(e.actor_id, e.detail) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "name_search_refused").order_by(AuditEvent.seq))]
+
+
+@pytest.mark.settings(name_search_per_hour=1)
+def test_a_refused_search_is_on_the_trail_without_the_name(colleague, signed_in):
+    client = signed_in(colleague)
+    token = client.csrf_token()
+    assert [search(client, TYPED, token).status_code for _ in range(3)] == [200, 429, 429]
+    assert refusals() == [(colleague.id, "limit=1")] * 2
+    assert not db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.detail.contains("Fatma")))
+
+
+def test_without_its_count_the_search_is_paused_not_unlimited(adviser, colleague, open_case, signed_in,
+                                                              monkeypatch):
+    """The count's storage goes down after she signed in (a Redis where nothing listens): no search runs."""
+    open_case(adviser)
+    client = signed_in(colleague)
+    token = client.csrf_token()
+    monkeypatch.setattr(limiter.limiter, "storage", storage_from_string("redis://127.0.0.1:1/0", wrap_exceptions=True))
+    response = search(client, TYPED, token)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Die Namenssuche ist angehalten" in page
+    assert re.search(r'<input[^>]+name="name"[^>]+value="Fatma Yilmaz"', page)  # what she typed is kept
+    assert "Berta Beraterin" not in page and matches_recorded() == 0
+    assert refusals() == [(colleague.id, "count_unavailable")]

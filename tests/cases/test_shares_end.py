@@ -51,7 +51,7 @@ def assert_share_ended(owner_client, case, colleague, reason):
     assert "/revoke" not in row and "beendet" in row  # no "End access" button: it is over
     assert db.session.scalars(select(CaseShare)).one().revoked_at is not None
     log = owner_client.get(f"/cases/{case.id}/access-log").get_data(as_text=True)
-    assert re.search(rf"share_ended</td><td>reason={reason} ", log)
+    assert re.search(rf"Freigabe durch eine Änderung des Kontos beendet</td><td>reason={reason} ", log)
 
 
 def test_a_colleague_moved_to_another_site_loses_her_session_and_the_case(adviser, colleague, admin, other_site,

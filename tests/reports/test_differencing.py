@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 
+from counsel.audit import OPERATOR
 from counsel.clock import today
 from counsel.reporting import exports, periods
 from counsel.reporting.report import SiteRef, make
@@ -70,7 +71,7 @@ def test_a_figure_is_hidden_alike_whichever_sites_are_chosen(owner, sites):
 
 
 def test_a_sum_over_some_of_the_sites_is_shown_only_where_its_parts_are(owner, sites):
-    third = create_site("SB", "Saarbrücken")
+    third = create_site("SB", "Saarbrücken", actor=OPERATOR)
     scope = [*sites, SiteRef(third.id, third.code, third.name)]
     dortmund, duisburg, saarbruecken = scope
     lay_down(owner, cases(dortmund, 2, age_band="18_26") + cases(dortmund, 20, age_band="27_35")

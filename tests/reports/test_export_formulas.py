@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from counsel.audit import OPERATOR
 from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role
@@ -29,7 +30,7 @@ def _evil_site(name: str) -> Site:
         site = Site(code="EV", name=name, active=True)
         db.session.add(site)
     else:
-        site = accounts.create_site("EV", name)
+        site = accounts.create_site("EV", name, actor=OPERATOR)
     db.session.commit()
     assert site.name == name
     return site

@@ -104,4 +104,4 @@ def test_the_command_line_rebuilds_a_copy_edited_by_hand(app, owner):
     result = app.test_cli_runner().invoke(cli, ["statistics", "rebuild"], catch_exceptions=False)
     assert result.exit_code == 0 and "1 cases" in result.output
     assert snapshot() == kept
-    assert db.session.scalars(select(AuditEvent.action)).all()[-1] == "statistics_rebuilt"
+    assert db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()[-1] == "statistics_rebuilt"
