@@ -1,0 +1,32 @@
+"""What every command-line module of counsel shares: the settings, the key ring, a failure, the operator's name."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+from flask import current_app
+
+from counsel.audit import OPERATOR
+from counsel.crypto import KeyRing
+from counsel.settings import Settings
+
+# The name the audit trail gives to whoever runs a command on the server.
+CLI_ACTOR = OPERATOR
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["COUNSEL"]
+    return value
+
+
+def keyring() -> KeyRing:
+    ring: KeyRing = current_app.extensions["counsel.vault"].keyring
+    return ring
+
+
+def fail(message: object) -> NoReturn:
+    """Print the reason in red on standard error and end the command with status 1."""
+    click.secho(str(message), fg="red", err=True)
+    sys.exit(1)
