@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import counsel.models  # noqa: F401 - registers every table
+from counsel import inventory as data_inventory
 from counsel.extensions import Base
 from counsel.models.encrypted import Encrypted
-from counsel.settings import PROJECT_ROOT
-
-INVENTORY = PROJECT_ROOT / "docs" / "data-inventory.md"
-KINDS = {"encrypted", "plaintext", "hashed", "keyed hash", "wrapped key"}
 
 
 def inventory() -> dict[str, dict[str, str]]:
-    tables: dict[str, dict[str, str]] = {}
-    current = None
-    for line in INVENTORY.read_text(encoding="utf-8").splitlines():
-        if heading := re.match(r"^###\s+(\w+)\s*$", line):
-            current = tables.setdefault(heading.group(1), {})
-        elif current is not None and (row := re.match(r"^\|\s*(\w+)\s*\|\s*([^|]+?)\s*\|\s*(.+?)\s*\|$", line)):
-            if row.group(1) not in ("column",):
-                assert row.group(2) in KINDS, line
-                assert len(row.group(3)) > 3, f"no reason given: {line}"
-                current[row.group(1)] = row.group(2)
-    return tables
+    """Each table of docs/data-inventory.md with its columns' kinds (the parser refuses unknown kinds and no reason)."""
+    found = data_inventory.tables(data_inventory.read())
+    return {name: {column.name: column.kind for column in table.columns} for name, table in found.items()}
 
 
 def encrypted_columns() -> dict[str, set[str]]:
