@@ -9,8 +9,7 @@ from flask_login import current_user
 
 from counsel import languages
 from counsel.models.user import Role
-
-UI_LOCALES = ("de", "en")
+from counsel.settings import UI_LOCALES as UI_LOCALES  # settings checks a pledge text for each
 
 ROLE_LABELS = {
     Role.ADVISER: _l("Adviser"),

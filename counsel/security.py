@@ -14,8 +14,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from counsel.access import is_adviser
 from counsel.clock import utcnow
-from counsel.errors import CounselError
+from counsel.errors import CounselError, NotPermitted
+from counsel.services import pledge
 from counsel.settings import Settings
 
 # The whole list of endpoints that answer without a signed-in user. Everything else is closed.
@@ -68,6 +70,26 @@ def obligation_endpoint(user: Any) -> str | None:
     if settings().require_totp and not user.totp_enabled:
         return "account.totp_setup"
     return None
+
+
+def owes_pledge(user: Any) -> bool:
+    """Whether an adviser has yet to accept the current version of the installation's confidentiality pledge.
+
+    Case work waits for it: every case page (`pledge_first`) and the caseload on the start page.
+    Accounts that never reach a case (admins, supervisors without the adviser role) owe nothing
+    here; they may still read the pledge, and accept it, on their account page.
+    """
+    return is_adviser(user) and not pledge.has_accepted(user, settings().pledge_in_force)
+
+
+def pledge_first() -> ResponseReturnValue | None:
+    """Before any case page: a GET is sent to the pledge while she owes it; a form sent is refused, not done."""
+    if not owes_pledge(current_user):
+        return None
+    if request.method not in UNSAFE_METHODS:
+        return redirect(url_for("account.pledge", next=request.full_path.rstrip("?")))
+    raise NotPermitted(_l("Nothing was saved: please accept the confidentiality pledge before you work on cases "
+                          "(My account, Confidentiality pledge)."))
 
 
 def guard() -> ResponseReturnValue | None:

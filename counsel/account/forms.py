@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import FieldList, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from counsel.forms_common import CounselForm
@@ -36,3 +36,10 @@ class CounselLanguagesForm(CounselForm):
     tags = FieldList(StringField(_l("Language"), validators=[Optional(), Length(max=60)],
                                  render_kw={"list": "language-options", "autocomplete": "off"}),
                      min_entries=6, max_entries=6)
+
+
+class PledgeForm(CounselForm):
+    """Her "I accept": it names the version she was shown, so a text changed meanwhile is not accepted unread."""
+
+    version = HiddenField(validators=[DataRequired(), Length(max=64)])
+    next = HiddenField()

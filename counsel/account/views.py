@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from counsel import audit
-from counsel.account.forms import CounselLanguagesForm, LanguageForm, PasswordForm, TotpConfirmForm
+from counsel.account.forms import CounselLanguagesForm, LanguageForm, PasswordForm, PledgeForm, TotpConfirmForm
 from counsel.errors import CounselError
 from counsel.extensions import db
-from counsel.i18n import language_name
+from counsel.i18n import UI_LOCALES, language_name
 from counsel.languages import parse_picker_value
-from counsel.security import fresh_required, settings
-from counsel.services import accounts, totp
+from counsel.security import fresh_required, safe_next, settings
+from counsel.services import accounts, pledge, totp
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -28,7 +29,8 @@ def overview() -> ResponseReturnValue:
         flash(_("Saved."), "success")
         return redirect(url_for("account.overview"))
     return render_template("account/overview.html", form=form, languages=_languages_form(),
-                           recovery_left=totp.remaining_recovery_codes(current_user))
+                           recovery_left=totp.remaining_recovery_codes(current_user),
+                           pledged=pledge.latest(current_user), pledge_version=settings().pledge_in_force)
 
 
 def _languages_form() -> CounselLanguagesForm:
@@ -57,7 +59,8 @@ def languages() -> ResponseReturnValue:
     if unknown or not form.validate_on_submit():
         flash(_refusal(unknown), "error")
         return render_template("account/overview.html", form=LanguageForm(locale=current_user.locale),
-                               languages=form, recovery_left=totp.remaining_recovery_codes(current_user)), 400
+                               languages=form, recovery_left=totp.remaining_recovery_codes(current_user),
+                               pledged=pledge.latest(current_user), pledge_version=settings().pledge_in_force), 400
     current_user.set_languages([tag for tag in tags.values() if tag])
     audit.record("languages_changed", actor=current_user, target_user=current_user)
     db.session.commit()
@@ -132,3 +135,36 @@ def recovery_codes() -> ResponseReturnValue:
     audit.record("recovery_codes_renewed", actor=current_user, target_user=current_user)
     db.session.commit()
     return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.route("/pledge", methods=["GET", "POST"], endpoint="pledge")
+def pledge_page() -> ResponseReturnValue:
+    """Show the confidentiality pledge in her language (the other on request); her click accepts the version shown.
+
+    Advisers accept it before they first reach a case (security.pledge_first sends them here).
+    Admins and supervisors without the adviser role never reach a case and are never sent here,
+    but may read it, and accept it, all the same.
+    """
+    in_force = settings().pledge_in_force
+    if request.method == "GET":
+        form = PledgeForm(formdata=None, version=in_force, next=safe_next(request.args.get("next")) or "")
+    else:
+        form = PledgeForm()
+    error = None
+    if form.validate_on_submit():
+        if form.version.data == in_force:
+            pledge.accept(current_user, in_force)
+            db.session.commit()
+            flash(_("You accepted the confidentiality pledge (version %(version)s).", version=in_force), "success")
+            return redirect(safe_next(form.next.data) or url_for("main.index"))
+        error = _("The pledge was changed after the page was loaded. Please read the current version and accept "
+                  "it again.")
+        form = PledgeForm(formdata=None, version=in_force, next=form.next.data or "")
+    elif form.is_submitted():
+        error = _("The form was incomplete. Please accept the pledge again.")
+    shown = request.args.get("lang")
+    language = shown if shown in UI_LOCALES else str(get_locale() or settings().default_locale)
+    page = render_template("account/pledge.html", form=form, error=error, version=in_force, language=language,
+                           blocks=pledge.text(settings(), language), accepted=pledge.latest(current_user),
+                           other_languages=[tag for tag in UI_LOCALES if tag != language])
+    return page, 400 if error else 200

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from counsel.access import is_adviser
 from counsel.clock import today
 from counsel.extensions import db
+from counsel.security import owes_pledge
 from counsel.services import consultations, safety
 
 bp = Blueprint("main", __name__)
@@ -17,10 +18,14 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The start page: an adviser's caseload and due follow-ups, or the tiles of her other roles."""
-    board = consultations.dashboard(current_user) if is_adviser(current_user) else None
+    """The start page: an adviser's caseload and due follow-ups, or the tiles of her other roles.
+
+    An adviser who owes the confidentiality pledge sees no case here either, only the way to it.
+    """
+    pledge_owed = owes_pledge(current_user)
+    board = consultations.dashboard(current_user) if is_adviser(current_user) and not pledge_owed else None
     reviews = safety.due_reviews(current_user, board.week_end) if board else []
-    return render_template("main/index.html", board=board, reviews=reviews, today=today())
+    return render_template("main/index.html", board=board, reviews=reviews, today=today(), pledge_owed=pledge_owed)
 
 
 @bp.get("/notifications")

@@ -207,6 +207,16 @@ def second_step(page: Page, app: Authenticator) -> None:
     page.locator("form[action='/login/totp'] button[type=submit]").click()
 
 
+def accept_pledge(page: Page) -> None:
+    """On the confidentiality pledge she was sent to: its text in her language, and her "I accept"."""
+    expect(page).to_have_url(re.compile(r"/account/pledge(\?|$)"))
+    heading(page, "Confidentiality pledge")
+    expect(page.locator("#pledge-text")).to_have_attribute("lang", page.locator("html").get_attribute("lang") or "de")
+    expect(page.locator("#pledge-text p").first).not_to_be_empty()
+    page.locator("form[action='/account/pledge'] button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/account/pledge(\?|$)"))
+
+
 def change_password(page: Page, current: str, new: str) -> None:
     """On the password page: replace the current password; counsel then asks her to sign in again."""
     expect(page).to_have_url(re.compile(r"/account/password$"))

@@ -15,7 +15,16 @@ from counsel.extensions import db
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import totp
-from tests.browser.helpers import PageLog, change_password, enrol_second_factor, heading, notice, sign_in, sign_out
+from tests.browser.helpers import (
+    PageLog,
+    accept_pledge,
+    change_password,
+    enrol_second_factor,
+    heading,
+    notice,
+    sign_in,
+    sign_out,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -77,6 +86,11 @@ def test_first_admin_creates_an_adviser_who_takes_over_her_account(
     expect(page).to_have_url(f"{live_server}/")
     heading(page, "Welcome, %(name)s", name=NEW_NAME)
     expect(page.locator("header nav a[href='/admin/users']")).to_have_count(0)  # an adviser, not an admin
+
+    # Before her first case she accepts the confidentiality pledge (in English, her language); then the cases open.
+    page.goto("/cases/")
+    accept_pledge(page)
+    expect(page).to_have_url(f"{live_server}/cases/")
 
     # Next time she passes the second step; a recovery code stands in for the app, whose current
     # code was just spent on the enrolment (a code counts once per 30-second step).

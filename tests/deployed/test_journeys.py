@@ -26,6 +26,7 @@ from counsel.languages import language_name
 from tests.browser.helpers import (
     Authenticator,
     PageLog,
+    accept_pledge,
     change_password,
     enrol_second_factor,
     heading,
@@ -115,8 +116,11 @@ def test_adviser_signs_in_with_her_second_factor_opens_a_case_logs_a_consultatio
     second_step(page, authenticator)
     expect(page).to_have_url(f"{stack.url}/")
 
-    # She checks the name, then opens the case from the result.
+    # Her first case page: the confidentiality pledge comes first; then she checks the name and opens
+    # the case from the result.
     page.goto("/cases/check")
+    accept_pledge(page)
+    expect(page).to_have_url(f"{stack.url}/cases/check")
     form = page.locator("form[action='/cases/check']")
     form.locator("input[name=name]").fill("Selam Gebremedhin")
     form.locator("input[name=language]").fill(f"{language_name('ti', 'de')} (ti)")
