@@ -26,6 +26,7 @@ from sqlalchemy_utils import StringEncryptedType
 from sqlalchemy_utils.types.encrypted.encrypted_type import AesGcmEngine
 
 from counsel.crypto import BlindIndex, FieldCipher, KeyRing, associated_data, fold
+from counsel.keystore import KeyStore
 from counsel.models import Case
 from counsel.vault import Vault, seal_pending
 
@@ -146,7 +147,7 @@ def measure_field(size: int) -> list[Row]:
     blob = ours.encrypt(text, table=TABLE, column=COLUMN, row_id=row_id)
     assert ours.decrypt(blob, table=TABLE, column=COLUMN, row_id=row_id) == text
 
-    vault = Vault(KeyRing({1: os.urandom(32)}, os.urandom(32)))
+    vault = Vault(KeyRing({1: os.urandom(32)}, os.urandom(32)), KeyStore("sqlite://"))  # case secrets in memory
     session, write, read_further, read_first, read_cold = page_read(vault, text)
 
     dialect = postgresql.dialect()

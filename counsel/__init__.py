@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from checked settings: extensions, vault, sessions, security, blueprints."""
     # Imported here so that `import counsel.crypto` or `counsel.settings` stays free of Flask.
     from counsel import errors, extensions, i18n, security, templating
+    from counsel.keystore import KeyStore
     from counsel.reporting import facts  # noqa: F401 - keeps the statistics' copy current on every flush
     from counsel.sessions import ServerSessionInterface
     from counsel.vault import Vault, load_keyring
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS={"wrap_exceptions": True},  # a storage failure is a StorageError
         RATELIMIT_HEADERS_ENABLED=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
@@ -52,7 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         create_private_sqlite_file(settings.sqlalchemy_url)
 
-    app.extensions["counsel.vault"] = Vault(load_keyring(settings), settings.blind_index_bits)
+    app.extensions["counsel.vault"] = Vault(load_keyring(settings), KeyStore(settings.key_store_sqlalchemy_url),
+                                            settings.blind_index_bits)
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(PROJECT_ROOT / "migrations"))
     extensions.csrf.init_app(app)
@@ -94,29 +97,37 @@ def create_private_sqlite_file(url: str) -> None:
 
 
 def sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """Enforce foreign keys and let readers and the session writer work side by side (WAL)."""
+    """Enforce foreign keys, let readers and the session writer work side by side (WAL), and zero what is deleted.
+
+    Without secure_delete an erased case's rows would stay in the file's free pages until reused.
+    """
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
 def register_blueprints(app: Flask) -> None:
     # Importing a view module registers its routes on its blueprint.
+    import counsel.admin.retention
     import counsel.admin.transfers
     import counsel.admin.views
+    import counsel.cases.retention_views
     import counsel.cases.safety_views
     import counsel.cases.views
-    import counsel.confirmations.views  # noqa: F401
+    import counsel.confirmations.views
+    import counsel.erasures.views  # noqa: F401
     from counsel.account.views import bp as account_bp
     from counsel.admin import bp as admin_bp
     from counsel.admin_audit.views import bp as admin_audit_bp
     from counsel.auth.views import bp as auth_bp
     from counsel.cases import bp as cases_bp
     from counsel.confirmations import bp as confirmations_bp
+    from counsel.erasures import bp as erasures_bp
     from counsel.main.views import bp as main_bp
     from counsel.reports.views import bp as reports_bp
 
     for blueprint in (main_bp, auth_bp, account_bp, admin_bp, admin_audit_bp, cases_bp, reports_bp,
-                      confirmations_bp):
+                      confirmations_bp, erasures_bp):
         app.register_blueprint(blueprint)

@@ -142,6 +142,18 @@ def load_case(user: User, case_id: uuid.UUID, permission: Permission = Permissio
     raise CaseDenied(user, case.id if case else None, permission.value)
 
 
+def require(user: Any, case: Case, permission: Permission) -> None:
+    """For the services: refuse an actor who may not do this to this case, whichever view or script calls."""
+    if not allows(user, case, permission):
+        raise CaseDenied(user, case.id, permission.value)
+
+
+def require_adviser(user: Any) -> None:
+    """Only an active adviser opens a case (it is hers from then on)."""
+    if not is_adviser(user):
+        raise CaseDenied(user, None, "open")
+
+
 class CaseRecord(Protocol):
     @property
     def case_id(self) -> uuid.UUID: ...
@@ -179,6 +191,16 @@ def may_change_account(actor: Any, account: User, change: AccountChange) -> bool
     admin pages, would need nobody else to become a reader of cases.
     """
     return acts_as(actor, Role.ADMIN) and (change is AccountChange.PROFILE or actor.id != account.id)
+
+
+def needs_second_person(account: User, change: AccountChange) -> bool:
+    """Changes that open a way past her own sign-in wait for a second person, whoever asks.
+
+    Removing her second factor lets whoever knows her password in; a new password lets the one
+    who set it in unless her second factor still guards her.
+    """
+    return change is AccountChange.SECOND_FACTOR or (
+        change is AccountChange.PASSWORD and not (account.totp_enabled and account.totp_secret))
 
 
 # The roles that decide requests: an account given one of them could confirm its maker's requests.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import uuid
-from typing import NoReturn
 
 import click
 from flask import current_app
@@ -13,6 +12,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from counsel import audit, create_app
+from counsel.cli_backup import backup_group
+from counsel.cli_common import CLI_ACTOR, fail, keyring, settings
+from counsel.cli_privacy import privacy_group
+from counsel.cli_retention import keys_case_secrets, retention_group
 from counsel.crypto import CryptoError, KeyRing
 from counsel.errors import CounselError
 from counsel.extensions import db
@@ -23,24 +26,7 @@ from counsel.reporting import facts
 from counsel.services import accounts, two_person
 from counsel.services import demo as demo_service
 from counsel.services import keys as key_service
-from counsel.settings import Settings, SettingsError, load
-
-CLI_ACTOR = two_person.SERVER_DECIDER
-
-
-def _settings() -> Settings:
-    value: Settings = current_app.config["COUNSEL"]
-    return value
-
-
-def _keyring() -> KeyRing:
-    keyring: KeyRing = current_app.extensions["counsel.vault"].keyring
-    return keyring
-
-
-def _fail(message: object) -> NoReturn:
-    click.secho(str(message), fg="red", err=True)
-    sys.exit(1)
+from counsel.settings import SettingsError, load
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False, load_dotenv=False)
@@ -48,12 +34,19 @@ def cli() -> None:
     """counsel: confidential case management for counselling services."""
 
 
+cli.add_command(backup_group)
+
+
+cli.add_command(retention_group)
+cli.add_command(privacy_group)
+
+
 def main() -> None:
     """Run the command line; a start-up refusal prints its reason, not a traceback."""
     try:
         cli()
     except (SettingsError, CryptoError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -63,6 +56,9 @@ def keys() -> None:
     """Master keys: create, inspect, rotate, retire."""
 
 
+keys.add_command(keys_case_secrets)
+
+
 @keys.command("init", with_appcontext=False)
 @click.option("--if-missing", is_flag=True, help="Do nothing when the key file exists.")
 def keys_init(if_missing: bool) -> None:
@@ -70,14 +66,14 @@ def keys_init(if_missing: bool) -> None:
     try:
         settings = load()
     except SettingsError as exc:
-        _fail(exc)
+        fail(exc)
     if settings.master_keys:
-        _fail("COUNSEL_MASTER_KEYS is set: the keys come from the environment, no file is needed.")
+        fail("COUNSEL_MASTER_KEYS is set: the keys come from the environment, no file is needed.")
     path = settings.key_path
     if path.exists():
         if if_missing:
             return
-        _fail(f"{path} exists already; counsel never overwrites a key file.")
+        fail(f"{path} exists already; counsel never overwrites a key file.")
     KeyRing.create_file(path)  # makes a missing folder 0700 itself
     click.echo(f"Created {path} (mode 0600).")
     click.echo("Back it up apart from the database backups: without it, no record can be read.")
@@ -86,12 +82,12 @@ def keys_init(if_missing: bool) -> None:
 @keys.command("status")
 def keys_status() -> None:
     """Show master-key versions and how many data keys each wraps."""
-    for row in key_service.status(_keyring()):
+    for row in key_service.status(keyring()):
         marks = ["current"] if row.current else []
         if not row.in_ring:
             marks.append("MISSING FROM KEY RING")
         click.echo(f"version {row.version}: {row.data_keys} data keys {' '.join(marks)}".rstrip())
-    waiting = key_service.pending(_keyring())
+    waiting = key_service.pending(keyring())
     if waiting:
         click.echo(f"{waiting} data keys still wait for re-wrapping: run `counsel keys rotate --resume`.")
 
@@ -101,8 +97,8 @@ def keys_status() -> None:
 @click.option("--batch-size", default=key_service.BATCH_SIZE, show_default=True)
 def keys_rotate(resume: bool, batch_size: int) -> None:
     """Add a master-key version and re-wrap every data key with it (resumable, online)."""
-    if _settings().master_keys and not resume:
-        _fail("The keys come from COUNSEL_MASTER_KEYS: add a new version to that JSON, restart the app, "
+    if settings().master_keys and not resume:
+        fail("The keys come from COUNSEL_MASTER_KEYS: add a new version to that JSON, restart the app, "
               "then run `counsel keys rotate --resume`.")
 
     def progress(done: int) -> None:
@@ -110,12 +106,12 @@ def keys_rotate(resume: bool, batch_size: int) -> None:
 
     try:
         if resume:
-            done = key_service.rewrap(_keyring(), batch_size, progress)
-            version = _keyring().current_version
+            done = key_service.rewrap(keyring(), batch_size, progress)
+            version = keyring().current_version
         else:
-            version, done = key_service.rotate(_keyring(), batch_size, progress)
+            version, done = key_service.rotate(keyring(), batch_size, progress)
     except CryptoError as exc:
-        _fail(exc)
+        fail(exc)
     audit.record("keys_rotated", actor_name=CLI_ACTOR, detail=f"version={version} rewrapped={done}")
     db.session.commit()
     click.echo(f"Current master key version {version}; {done} data keys re-wrapped.")
@@ -125,13 +121,13 @@ def keys_rotate(resume: bool, batch_size: int) -> None:
 @click.argument("version", type=int)
 def keys_retire(version: int) -> None:
     """Remove a master-key version that no data key uses any more."""
-    if _settings().master_keys:
-        _fail(f"The keys come from COUNSEL_MASTER_KEYS, which counsel cannot change: remove version {version} "
+    if settings().master_keys:
+        fail(f"The keys come from COUNSEL_MASTER_KEYS, which counsel cannot change: remove version {version} "
               "from that JSON yourself once `counsel keys status` shows it wraps no data keys, then restart the app.")
     try:
-        key_service.retire(_keyring(), version)
+        key_service.retire(keyring(), version)
     except CryptoError as exc:
-        _fail(exc)
+        fail(exc)
     audit.record("key_retired", actor_name=CLI_ACTOR, detail=f"version={version}")
     db.session.commit()
     click.echo(f"Version {version} retired.")
@@ -144,30 +140,32 @@ def keys_retire(version: int) -> None:
 @click.option("--site-name", default="Zentrale", show_default=True)
 @click.option("--admin", "admin_name", default="admin", show_default=True)
 def setup(site_code: str, site_name: str, admin_name: str) -> None:
-    """Migrate the database to head and create the first admin if there is none (safe to repeat)."""
+    """Migrate the database to head, give older cases their secrets, create the first admin if none (repeatable)."""
     upgrade()
+    if secrets := key_service.give_cases_secrets(current_app.extensions["counsel.vault"]):
+        click.echo(f"{secrets} cases given their secret in the key store.")
     if accounts.active_admin_count():
         click.echo("An active admin exists; nothing to create. "
                    "Lost the password? `counsel users reset-password USERNAME` sets a new one-time password.")
         return
     try:
         site = db.session.scalars(select(Site).where(Site.code == site_code.upper())).first()
-        site = site or accounts.create_site(site_code, site_name)
+        site = site or accounts.create_site(site_code, site_name, actor=CLI_ACTOR)
         existing = db.session.scalars(select(User).where(User.username == admin_name)).first()
         if existing is not None:
-            one_time = accounts.reset_password(existing, _settings())
-            accounts.reactivate(existing)
-            existing.set_roles(existing.roles | {Role.ADMIN})
+            one_time = accounts.reset_password(existing, settings(), actor=CLI_ACTOR)
+            accounts.reactivate(existing, actor=CLI_ACTOR)
+            accounts.update_user(existing, display_name=existing.display_name, site=existing.site,
+                                 roles=existing.roles | {Role.ADMIN}, locale=existing.locale, actor=CLI_ACTOR)
             user = existing
         else:
-            created = accounts.create_user(_settings(), username=admin_name, display_name="Administration",
-                                           site=site, roles={Role.ADMIN})
+            created = accounts.create_user(settings(), username=admin_name, display_name="Administration",
+                                           site=site, roles={Role.ADMIN}, actor=CLI_ACTOR)
             user, one_time = created.user, created.one_time_password or ""
-        audit.record("user_created", actor_name=CLI_ACTOR, target_user=user, detail="first admin")
         db.session.commit()
     except CounselError as exc:
         db.session.rollback()
-        _fail(exc.message)
+        fail(exc.message)
     click.echo("")
     click.secho("First admin account", bold=True)
     click.echo(f"  user name:          {user.username}")
@@ -189,12 +187,11 @@ def sites() -> None:
 def sites_create(code: str, name: str) -> None:
     """Create a site with a code (prefix of case numbers) and a name."""
     try:
-        site = accounts.create_site(code, name)
-        audit.record("site_created", actor_name=CLI_ACTOR, detail=site.code)
+        site = accounts.create_site(code, name, actor=CLI_ACTOR)
         db.session.commit()
     except CounselError as exc:
         db.session.rollback()
-        _fail(exc.message)
+        fail(exc.message)
     click.echo(f"Created site {site.code}: {site.name}")
 
 
@@ -221,15 +218,13 @@ def users_create(username: str, roles: tuple[str, ...], site_code: str, display_
     """Create an account; without --password-stdin a one-time password is printed."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
-        created = accounts.create_user(_settings(), username=username, display_name=display_name or username,
+        created = accounts.create_user(settings(), username=username, display_name=display_name or username,
                                        site=accounts.site_by_code(site_code), roles={Role(r) for r in roles},
-                                       password=password)
-        audit.record("user_created", actor_name=CLI_ACTOR, target_user=created.user,
-                     detail="roles=" + ",".join(sorted(roles)))
+                                       password=password, actor=CLI_ACTOR)
         db.session.commit()
     except CounselError as exc:
         db.session.rollback()
-        _fail(exc.message)
+        fail(exc.message)
     click.echo(f"Created {created.user.username} ({', '.join(sorted(roles))}) at {site_code.upper()}.")
     if created.one_time_password:
         click.echo(f"One-time password (shown only now, must be changed): {created.one_time_password}")
@@ -250,9 +245,8 @@ def users_reset_password(username: str) -> None:
     """Give an account a new one-time password (for example a locked-out first admin)."""
     user = db.session.scalars(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
-        _fail(f"There is no account {username}.")
-    one_time = accounts.reset_password(user, _settings())
-    audit.record("password_reset", actor_name=CLI_ACTOR, target_user=user)
+        fail(f"There is no account {username}.")
+    one_time = accounts.reset_password(user, settings(), actor=CLI_ACTOR)
     db.session.commit()
     click.echo(f"One-time password for {user.username} (shown only now, must be changed): {one_time}")
 
@@ -281,10 +275,10 @@ def requests_confirm(request_id: uuid.UUID) -> None:
     """Confirm a request as the operator (who holds the keys anyway): for a single admin and no coordinator."""
     change = _change_request(request_id)
     try:
-        outcome = two_person.confirm(None, change, _settings())
+        outcome = two_person.confirm(None, change, settings())
     except CounselError as exc:
         db.session.rollback()
-        _fail(exc.message)
+        fail(exc.message)
     db.session.commit()
     click.echo(f"Confirmed: {change.kind} for {change.account.username}.")
     if outcome.one_time_password:
@@ -300,7 +294,7 @@ def requests_refuse(request_id: uuid.UUID) -> None:
         two_person.refuse(None, change)
     except CounselError as exc:
         db.session.rollback()
-        _fail(exc.message)
+        fail(exc.message)
     db.session.commit()
     click.echo(f"Refused: {change.kind} for {change.account.username}.")
 
@@ -308,7 +302,7 @@ def requests_refuse(request_id: uuid.UUID) -> None:
 def _change_request(request_id: uuid.UUID) -> ChangeRequest:
     change = db.session.get(ChangeRequest, request_id)
     if change is None:
-        _fail(f"There is no request {request_id}.")
+        fail(f"There is no request {request_id}.")
     return change
 
 
@@ -322,18 +316,18 @@ def audit_group() -> None:
 @audit_group.command("verify")
 def audit_verify() -> None:
     """Check every link of the chain and the checkpoints; exit 1 at the first broken link."""
-    result = audit.verify_chain(_settings().checkpoint_path)
+    result = audit.verify_chain(settings().checkpoint_path)
     if result.ok:
         click.echo(f"Audit chain intact: {result.checked} events.")
         return
     where = f" at event {result.first_broken}" if result.first_broken is not None else ""
-    _fail(f"Audit chain BROKEN{where}: {result.problem} ({result.checked} events verified before it).")
+    fail(f"Audit chain BROKEN{where}: {result.problem} ({result.checked} events verified before it).")
 
 
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Append the chain head to the checkpoint file (run it from cron, e.g. hourly)."""
-    path = _settings().checkpoint_path
+    path = settings().checkpoint_path
     seq, mac = audit.write_checkpoint(path)
     click.echo(f"Checkpoint at event {seq} written to {path}.")
 
@@ -367,14 +361,14 @@ def demo() -> None:
 @click.option("--seed", "seed_value", default=2026, show_default=True, help="Random seed, for repeatable data.")
 def demo_seed(case_count: int, consultations_per_case: float, seed_value: int) -> None:
     """Create demo sites, advisers, cases and consultations."""
-    if _settings().is_production:
-        _fail("counsel demo seed refuses to write fake cases into a production installation.")
+    if settings().is_production:
+        fail("counsel demo seed refuses to write fake cases into a production installation.")
 
     def progress(done: int) -> None:
         if done % 10_000 == 0 or done == case_count:
             click.echo(f"  {done} cases")
 
-    result = demo_service.seed(_settings(), current_app.extensions["counsel.vault"], case_count,
+    result = demo_service.seed(settings(), current_app.extensions["counsel.vault"], case_count,
                                consultations_per_case, seed_value, progress=progress)
     audit.record("demo_seeded", actor_name=CLI_ACTOR, detail=f"cases={result.cases}")
     db.session.commit()

@@ -20,6 +20,12 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 ENV_PREFIX = "COUNSEL_"
 DEVELOPMENT_SECRET_MARK = "insecure-development-secret"  # noqa: S105 - a marker to refuse, not a secret
 ENVIRONMENTS = ("production", "development", "test")
+UI_LOCALES = ("de", "en")  # the interface languages: each needs a text of the confidentiality pledge
+# The confidentiality pledge counsel ships, one <locale>.txt per interface language, and its version:
+# change the version with the texts, and every adviser accepts them again.
+SHIPPED_PLEDGE_DIR = Path(__file__).resolve().parent / "pledge"
+SHIPPED_PLEDGE_VERSION = "2026-12"
+PLEDGE_VERSION_MAX = 64  # the column pledge_acceptances.version
 
 
 class SettingsError(Exception):
@@ -34,8 +40,14 @@ class Settings:
     instance_path: str = ""
     key_file: str = ""
     master_keys: str = ""
+    key_store_url: str = ""
+    retention_months: int = 36
+    controller: str = ""
+    dpo_contact: str = ""
     default_locale: str = "de"
     timezone: str = "Europe/Berlin"
+    pledge_dir: str = ""
+    pledge_version: str = ""
     require_totp: bool = True
     password_min_length: int = 12
     password_max_length: int = 256
@@ -78,6 +90,23 @@ class Settings:
     @property
     def key_path(self) -> Path:
         return Path(self.key_file) if self.key_file else self.instance_dir / "keys.json"
+
+    @property
+    def key_store_sqlalchemy_url(self) -> str:
+        """Where the case secrets live: the URL set, else an SQLite file beside the database's default."""
+        if self.key_store_url:
+            return self.key_store_url
+        return f"sqlite:///{self.instance_dir / 'keystore.sqlite3'}"
+
+    @property
+    def pledge_path(self) -> Path:
+        """The folder of the confidentiality pledge's texts: the installation's own, else counsel's."""
+        return Path(self.pledge_dir) if self.pledge_dir else SHIPPED_PLEDGE_DIR
+
+    @property
+    def pledge_in_force(self) -> str:
+        """The version of the pledge that advisers accept: the installation's, else the shipped texts'."""
+        return self.pledge_version or SHIPPED_PLEDGE_VERSION
 
     @property
     def checkpoint_path(self) -> Path:
@@ -146,12 +175,38 @@ def check(settings: Settings) -> Settings:
         problems.append("funder_rounding must be 0 or 1 (no rounding) or a rounding base such as 5.")
     if settings.timezone not in zoneinfo.available_timezones():
         problems.append(f"timezone {settings.timezone!r} is not a time zone name such as Europe/Berlin.")
+    if settings.retention_months < 0:
+        problems.append("retention_months must be 0 (erase once closed) or more.")
     if not 8 <= settings.blind_index_bits <= 32:
         problems.append("blind_index_bits must be between 8 and 32.")
     if settings.name_search_per_hour < 1:
         problems.append("name_search_per_hour must be at least 1.")
+    problems.extend(_pledge_problems(settings))
     _refuse(problems)
     return settings
+
+
+def _pledge_problems(settings: Settings) -> list[str]:
+    """A pledge text for every interface language, and a version of its own for the installation's texts."""
+    problems: list[str] = []
+    if settings.pledge_dir and not settings.pledge_version:
+        problems.append(f"pledge_dir names texts of your own ({settings.pledge_dir}): set pledge_version too "
+                        "(COUNSEL_PLEDGE_VERSION, e.g. 2027-01), and change it whenever the texts change.")
+    version = settings.pledge_in_force
+    if len(version) > PLEDGE_VERSION_MAX or not version.isprintable() or version != version.strip():
+        problems.append(f"pledge_version must be at most {PLEDGE_VERSION_MAX} printable characters, "
+                        "without spaces at either end.")
+    for locale in UI_LOCALES:
+        path = settings.pledge_path / f"{locale}.txt"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"The confidentiality pledge in {locale} cannot be read from {path} ({exc}): every "
+                            f"interface language ({', '.join(UI_LOCALES)}) needs <language>.txt in pledge_dir, UTF-8.")
+            continue
+        if not text.strip():
+            problems.append(f"The confidentiality pledge in {path} is empty.")
+    return problems
 
 
 def check_server(settings: Settings, workers: int, serves_tls: bool) -> None:

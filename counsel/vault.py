@@ -3,7 +3,9 @@
 This is the one place where ciphertext meets a row: it creates a record's data key when the
 record's first field is sealed (never when one is read), wraps it under the current master key,
 and turns every crypto failure into `UnreadableField` naming the record and field, so a page
-can say which record is damaged.
+can say which record is damaged. A case's data key is masked with the case's secret from the key
+store (counsel.keystore): opening it takes the master key and that secret, and a case whose secret
+was erased stays shut whichever database copy it is read from.
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ from counsel.crypto import (
     KeyRingError,
     RecordCipher,
     UnreadableField,
+    mask,
 )
 from counsel.extensions import CounselSession
+from counsel.keystore import KeyStore
 from counsel.models.data_key import DataKey
 from counsel.models.encrypted import EncryptedRecord, KeyHolder, pending_plaintext
 from counsel.settings import Settings
 
 CIPHER_CACHE_SIZE = 4096
 NO_DATA_KEY = "record has no data key"
+ERASED_CASE = "its case was erased: the case's secret is gone from the key store"
+NOT_IN_KEY_STORE = ("its case's secret is not in the key store, and no erasure of it is recorded there: the key "
+                  "store is not the one of this database; restore it from its backup")
 
 
 def load_keyring(settings: Settings) -> KeyRing:
@@ -50,10 +57,12 @@ def load_keyring(settings: Settings) -> KeyRing:
 class Vault:
     """Encrypt and decrypt model fields with per-record data keys."""
 
-    def __init__(self, keyring: KeyRing, blind_index_bits: int = 16) -> None:
+    def __init__(self, keyring: KeyRing, keystore: KeyStore, blind_index_bits: int = 16) -> None:
         self.keyring = keyring
+        self.keystore = keystore
         self.blind_index = BlindIndex(keyring.purpose_key("blind-index"), bits=blind_index_bits)
         self._ciphers: OrderedDict[uuid.UUID, FieldCipher] = OrderedDict()
+        self._erasure_mark: int | None = None
 
     def encrypt(self, obj: EncryptedRecord, column: str, plaintext: str) -> bytes:
         """Seal one field value to its table, column and row; the first field sealed makes the data key."""
@@ -81,8 +90,16 @@ class Vault:
         return RecordCipher(self._cipher_for(obj, column, data_key), obj.__tablename__, str(obj.id))
 
     def refresh_keys(self) -> None:
-        """Pick up master-key versions another process added (`counsel keys rotate`)."""
+        """Pick up master-key versions another process added (`counsel keys rotate`), drop erased cases' keys.
+
+        A process erasing a case forgets its key; every other worker sees the key store's erasure
+        mark move and forgets the keys it holds, so none keeps opening a case from a restored copy.
+        """
         self.keyring.refresh()
+        mark = self.keystore.mark()
+        if mark != self._erasure_mark:
+            self._ciphers.clear()
+            self._erasure_mark = mark
 
     def forget(self, key_id: uuid.UUID) -> None:
         """Drop a cached data key (after crypto-shredding its record).
@@ -99,16 +116,33 @@ class Vault:
             return cipher
         try:
             raw = self.keyring.unwrap(data_key.master_version, data_key.wrapped, str(data_key.id))
+            if data_key.secret_id is not None:
+                raw = mask(raw, self._case_secret(data_key.secret_id), str(data_key.id))
         except CryptoError as exc:
             raise UnreadableField(obj.__tablename__, str(obj.id), column, str(exc)) from exc
         return self._remember(data_key.id, FieldCipher(raw))
 
+    def _case_secret(self, case_id: uuid.UUID) -> bytes:
+        secret = self.keystore.secret(case_id)
+        if secret is None:
+            raise CryptoError(ERASED_CASE if self.keystore.is_erased(case_id) else NOT_IN_KEY_STORE)
+        return secret
+
     def _new_data_key(self, holder: KeyHolder) -> FieldCipher:
-        """Give a record its data key, wrapped under the current master key; only sealing calls this."""
+        """Give a record its data key, wrapped under the current master key; only sealing calls this.
+
+        A case's key is masked with the case's secret first, which the key store commits at once.
+        """
         key_id = uuid.uuid4()
         raw = KeyRing.new_data_key()
-        version, wrapped = self.keyring.wrap(raw, str(key_id))
-        data_key = DataKey(id=key_id, master_version=version, wrapped=wrapped)
+        stored, secret_id = raw, None
+        if holder.keeps_secret_apart:
+            if holder.id is None:
+                holder.id = uuid.uuid4()
+            secret_id = holder.id
+            stored = mask(raw, self.keystore.issue(secret_id), str(key_id))
+        version, wrapped = self.keyring.wrap(stored, str(key_id))
+        data_key = DataKey(id=key_id, master_version=version, wrapped=wrapped, secret_id=secret_id)
         holder.data_key = data_key
         session = object_session(holder)
         if session is not None:

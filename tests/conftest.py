@@ -25,10 +25,12 @@ from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from counsel import create_app
+from counsel.audit import OPERATOR
 from counsel.clock import utcnow
 from counsel.crypto import KeyRing
 from counsel.extensions import db
 from counsel.models.change_request import ChangeRequest
+from counsel.models.pledge import PledgeAcceptance
 from counsel.models.site import Site
 from counsel.models.user import Role, User
 from counsel.services import accounts
@@ -184,26 +186,34 @@ def new_client(app: Flask) -> Any:
 
 @pytest.fixture
 def site(app: Flask) -> Site:
-    site = accounts.create_site("DO", "Dortmund")
+    site = accounts.create_site("DO", "Dortmund", actor=OPERATOR)
     db.session.commit()
     return site
 
 
 @pytest.fixture
 def make_user(app: Flask, settings: Settings, site: Site) -> Any:
-    """Create an active user with a known password; roles, site and second factor on request."""
+    """Create an active user with a known password; roles, site and second factor on request.
+
+    She has accepted the current confidentiality pledge (a row, as if she had; no event on the
+    trail) unless `pledged=False`: the pledge's own tests start without it.
+    """
 
     def factory(username: str | None = None, *roles: Role, at: Site | None = None, totp_secret: str | None = None,
-                must_change: bool = False, password: str = PASSWORD, name: str | None = None) -> User:
+                must_change: bool = False, password: str = PASSWORD, name: str | None = None,
+                pledged: bool = True) -> User:
         username = username or f"user{uuid.uuid4().hex[:8]}"
         created = accounts.create_user(settings, username=username, display_name=name or username.title(),
-                                       site=at or site, roles=set(roles) or {Role.ADVISER}, password=password)
+                                       site=at or site, roles=set(roles) or {Role.ADVISER}, password=password,
+                                       actor=OPERATOR)
         user = created.user
         user.created_at = utcnow() - timedelta(days=365)  # an established colleague (a new one asks for emergencies)
         user.must_change_password = must_change
         if totp_secret:
             user.totp_secret = totp_secret
             user.totp_enabled = True
+        if pledged:
+            db.session.add(PledgeAcceptance(user_id=user.id, version=settings.pledge_in_force))
         db.session.commit()
         return user
 

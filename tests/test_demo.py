@@ -26,6 +26,8 @@ def test_seeded_cases_open_search_and_number_like_real_ones(app, new_client):
     owner = db.session.get(User, case.owner_id)
     browser = new_client()
     assert browser.sign_in(owner.username, "demo-passwort-2026").status_code == 302
+    assert browser.get(f"/cases/{case.id}").location.startswith("/account/pledge")  # her first case asks for it
+    browser.submit("/account/pledge", {"version": app.config["COUNSEL"].pledge_in_force})
     page = browser.get(f"/cases/{case.id}").get_data(as_text=True)
     assert case.name in page and case.notes in page
     assert case in cases.find_by_name(owner, case.name.upper()).visible

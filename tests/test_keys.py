@@ -44,7 +44,7 @@ def worker(app):
 
     def open_session(ring: KeyRing) -> Session:
         session: Session = db.session.session_factory()
-        session.info["vault"] = Vault(ring)
+        session.info["vault"] = Vault(ring, current_app.extensions["counsel.vault"].keystore)
         sessions.append(session)
         return session
 

@@ -1,6 +1,7 @@
 """Encryption at rest: key ring, field cipher and blind index; no Flask, no database."""
 
 from counsel.crypto.blind_index import BlindIndex
+from counsel.crypto.case_secret import mask, new_secret
 from counsel.crypto.cipher import FORMAT_VERSION, FieldCipher, RecordCipher, associated_data
 from counsel.crypto.errors import (
     CryptoError,
@@ -32,6 +33,8 @@ __all__ = [
     "UnreadableField",
     "associated_data",
     "fold",
+    "mask",
+    "new_secret",
     "normalise_address",
     "normalise_phone",
     "token_variants",

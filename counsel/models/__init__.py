@@ -5,6 +5,8 @@ from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, 
 from counsel.models.change_request import ChangeRequest
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
 from counsel.models.data_key import DataKey
+from counsel.models.pledge import PledgeAcceptance
+from counsel.models.retention import LegalHold
 from counsel.models.safety import (
     Consent,
     ContactIndex,
@@ -53,7 +55,9 @@ __all__ = [
     "Perpetrator",
     "RiskAssessment",
     "DataKey",
+    "LegalHold",
     "LoginThrottle",
+    "PledgeAcceptance",
     "RecoveryCode",
     "Role",
     "Site",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +33,9 @@ from counsel.models.site import Site
 from counsel.models.types import ciphertext, uuid_pk
 from counsel.models.user import User
 
+if TYPE_CHECKING:
+    from counsel.models.retention import LegalHold
+
 
 class Case(EncryptedRecord, Base):
     """The client's record; its id is a random UUID, its number human (DO-2026-0042)."""
@@ -47,6 +50,7 @@ class Case(EncryptedRecord, Base):
     status: Mapped[str] = mapped_column(String(8), default="open", index=True)
     opened_month: Mapped[date] = mapped_column(Date, index=True)
     closed_month: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)  # the day: the retention period runs from it
     age_band: Mapped[str] = mapped_column(String(12), default="unknown")
     country: Mapped[str | None] = mapped_column(String(2))
     residence_status: Mapped[str] = mapped_column(String(24), default="unknown")
@@ -89,6 +93,11 @@ class Case(EncryptedRecord, Base):
     violence_rows: Mapped[list[CaseViolenceForm]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     shares: Mapped[list[CaseShare]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                    order_by="CaseShare.created_at")
+    legal_hold: Mapped[LegalHold | None] = relationship(back_populates="case", cascade="all, delete-orphan",
+                                                        lazy="select", uselist=False)
+
+    # Her data key is masked with a secret in the key store: erasing that secret reaches the backups.
+    keeps_secret_apart = True
 
     # The version guards every UPDATE of the row (a stale write fails), but moves on only when one of
     # her fields changes (see count_edits): logging a consultation, closing the case or handing it

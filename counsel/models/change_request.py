@@ -3,7 +3,9 @@
 No insider reads a case alone (DESIGN.md): giving the adviser role to an account that holds
 another role, handing cases over, resetting another person's second factor (or the password of
 a person without one), and a further emergency access each take effect only when someone other
-than the requester confirms them. The request names accounts, roles and case ids: never content.
+than the requester confirms them; so does erasing a case on her request (Art. 17 GDPR). The
+request names accounts, roles and case ids: never content. The one free text, why a case is to
+be erased, is encrypted under the case's key and goes with the case.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counsel.clock import utcnow
 from counsel.extensions import Base
+from counsel.models.case import Case
+from counsel.models.encrypted import Encrypted, EncryptedRecord, KeyHolder
 from counsel.models.safety import EmergencyAccess
-from counsel.models.types import uuid_pk
+from counsel.models.types import ciphertext, uuid_pk
 from counsel.models.user import Role, User
 
 
@@ -28,6 +32,7 @@ class RequestKind(enum.StrEnum):
     RESET_TOTP = "reset_totp"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - the name of a request, not a password
     EMERGENCY = "emergency"
+    ERASURE = "erasure"
 
 
 class RequestStatus(enum.StrEnum):
@@ -36,7 +41,7 @@ class RequestStatus(enum.StrEnum):
     REFUSED = "refused"
 
 
-class ChangeRequest(Base):
+class ChangeRequest(EncryptedRecord, Base):
     """One request, from its asking to its decision."""
 
     __tablename__ = "change_requests"
@@ -55,6 +60,9 @@ class ChangeRequest(Base):
     # Roles: those the account would gain (comma-separated).
     roles: Mapped[str | None] = mapped_column(String(64))
     emergency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("emergency_accesses.id", ondelete="CASCADE"))
+    # Erasure: the case, and why (encrypted under its key); both are cleared when the case is erased.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    _reason: Mapped[bytes | None] = ciphertext("reason")
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     decided_by_name: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -63,6 +71,14 @@ class ChangeRequest(Base):
     account: Mapped[User] = relationship(foreign_keys=[account_id], lazy="joined")
     receiver: Mapped[User | None] = relationship(foreign_keys=[receiver_id], lazy="joined")
     emergency: Mapped[EmergencyAccess | None] = relationship(lazy="joined")
+    case: Mapped[Case | None] = relationship(lazy="joined")
+
+    reason = Encrypted("reason")
+
+    def key_holder(self) -> KeyHolder:
+        if self.case is None:
+            raise ValueError("only a request about a case has a reason to encrypt")
+        return self.case
 
     @property
     def pending(self) -> bool:

@@ -47,9 +47,15 @@ class EncryptedRecord:
 
 
 class KeyHolder(Protocol):
-    """A record that owns a data key (a user, a case); deleting the key shreds its fields."""
+    """A record that owns a data key (a user, a case); deleting the key shreds its fields.
 
+    A holder that keeps a secret apart (a case) has its data key masked with a secret of its own
+    in the key store, so that erasing it reaches the database backups too.
+    """
+
+    id: Any
     data_key: Any
+    keeps_secret_apart: bool
 
 
 def vault_of(session: Session | None) -> Sealer | None:

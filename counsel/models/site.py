@@ -17,6 +17,8 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(8), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Months its closed cases are kept when longer than the installation's retention_months.
+    retention_months: Mapped[int | None] = mapped_column(Integer)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

@@ -40,7 +40,8 @@ class CaseFacts(Base):
     __table_args__ = (Index("ix_case_facts_opened", "opened_month", "site_id", "closed_month"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    # NULL once the case is erased: its coded facts stay, unlinked, so past figures do not change.
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     opened_month: Mapped[date] = mapped_column(Date)
     # A closing month before the opening month (a data error) is kept as the opening month, so

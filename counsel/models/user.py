@@ -56,6 +56,8 @@ class User(EncryptedRecord, Base):
     language_rows: Mapped[list[UserLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                              order_by="UserLanguage.tag")
 
+    keeps_secret_apart = False  # an account is no case: nothing of it is erased under the retention rules
+
     def key_holder(self) -> KeyHolder:
         return self
 

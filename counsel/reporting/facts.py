@@ -77,10 +77,16 @@ def refresh(connection: Connection, case_ids: Collection[uuid.UUID]) -> None:
 
 
 def rebuild(connection: Connection) -> int:
-    """Make the whole copy anew; return how many cases it holds."""
-    connection.execute(delete(activity))
-    for model in (ConsentSpan, FactLanguage, FactRisk, CaseFacts):
-        connection.execute(delete(model))
+    """Make the copy of every case anew; return how many cases it holds.
+
+    The facts of erased cases (no case_id) stay as they are: there is nothing left to make them
+    from, and published figures of past periods must not change.
+    """
+    linked = select(CaseFacts.id).where(CaseFacts.case_id.is_not(None)).scalar_subquery()
+    connection.execute(delete(activity).where(activity.c.fact_id.in_(linked)))
+    for model in (ConsentSpan, FactLanguage, FactRisk):
+        connection.execute(delete(model).where(model.fact_id.in_(linked)))
+    connection.execute(delete(CaseFacts).where(CaseFacts.case_id.is_not(None)))
     ids = list(connection.scalars(select(Case.id).order_by(Case.id)))
     refresh(connection, ids)
     return len(ids)
@@ -184,6 +190,6 @@ def counted_on(day: date) -> ColumnElement[bool]:
     return CaseFacts.id.in_(select(ConsentSpan.fact_id).where(consent_valid_clause(day, ConsentSpan)))
 
 
-def counted_cases(day: date) -> Select[tuple[uuid.UUID]]:
-    """The cases the statistics count on a day: those whose consent to be counted is valid then."""
+def counted_cases(day: date) -> Select[tuple[uuid.UUID | None]]:
+    """The cases the statistics count on a day: those whose consent to be counted is valid then (None: erased)."""
     return select(CaseFacts.case_id).where(counted_on(day))

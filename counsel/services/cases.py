@@ -1,9 +1,8 @@
 """Cases: open, edit, close, find by name, share and transfer; each step audited.
 
 Services take the acting user explicitly and leave the commit to the caller, so a change and
-its audit event land in one transaction. Who may act is checked in counsel.access before a
-service is called; the services enforce the rules of the domain itself (same site for
-sharing and transfer, optimistic locking, valid codes).
+its audit event land in one transaction. Each refuses an actor counsel.access refuses, whoever
+calls, and enforces the rules of the domain (same site, optimistic locking, valid codes).
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, insert, or_, select
 
 from counsel import audit, codes, languages
-from counsel.access import Permission, allows, visible_cases
+from counsel.access import Permission, allows, require, require_adviser, visible_cases
 from counsel.clock import today, utcnow
 from counsel.crypto import BlindIndex, UnreadableField
 from counsel.errors import Conflict, CounselError, NotPermitted
@@ -170,6 +169,7 @@ def reindex_names(case: Case) -> None:
 
 def open_case(actor: User, data: CaseInput) -> Case:
     """Open a case at the adviser's site, owned by her."""
+    require_adviser(actor)
     validate(data)
     opened = today().replace(day=1)
     case = Case(id=uuid.uuid4(), number=next_number(actor.site_id, actor.site.code, opened.year),
@@ -188,6 +188,7 @@ def update_case(actor: User, case: Case, data: CaseInput, expected_version: int)
     Only edits of her fields move the version on (see Case.version), so a consultation logged or
     the case closed meanwhile is no conflict.
     """
+    require(actor, case, Permission.WRITE)
     if case.version != expected_version:
         raise Conflict(_l("A colleague saved this case while you were editing. Your input is still in the form; "
                           "compare it with the current case and save again."))
@@ -203,9 +204,10 @@ def update_case(actor: User, case: Case, data: CaseInput, expected_version: int)
 
 
 def set_status(actor: User, case: Case, status: str) -> None:
-    """Close or reopen a case; the month is all statistics ever see."""
-    case.status = status
-    case.closed_month = today().replace(day=1) if status == "closed" else None
+    """Close or reopen a case; the month is all statistics ever see, the day starts the retention period."""
+    require(actor, case, Permission.WRITE)
+    case.status, case.closed_on = status, (today() if status == "closed" else None)
+    case.closed_month = case.closed_on.replace(day=1) if case.closed_on else None
     audit.record("case_closed" if status == "closed" else "case_reopened", actor=actor, case=case)
 
 
@@ -356,7 +358,7 @@ def revoke_share(actor: User, case: Case, grant: CaseShare) -> None:
     audit.record("share_revoked", actor=actor, case=case, target_user=grant.user)
 
 
-def end_shares_of(person: User, reason: str, actor: User | None = None) -> None:
+def end_shares_of(person: User, reason: str, actor: User | str | None = None) -> None:
     """End every running share in which she is one of the two advisers: given to her, or of a case she holds.
 
     A share is one adviser's trust in a colleague at her site for her work; when either of them

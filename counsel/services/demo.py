@@ -17,9 +17,10 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 
 from counsel import codes
+from counsel.audit import OPERATOR
 from counsel.clock import today as service_today
 from counsel.clock import utcnow
-from counsel.crypto import FieldCipher, KeyRing
+from counsel.crypto import FieldCipher, KeyRing, mask
 from counsel.extensions import db
 from counsel.models.case import Case, CaseCounter, CaseLanguage, CaseNameIndex, CaseViolenceForm
 from counsel.models.consultation import Consultation, ConsultationReferral, ConsultationTopic
@@ -103,22 +104,24 @@ def ensure_staff(settings: Settings, password: str, rng: random.Random) -> dict[
     """Create the demo sites and their advisers and supervisors unless they exist."""
     advisers: dict[int, list[User]] = {}
     for code, name in SITES:
-        site = db.session.scalars(select(Site).where(Site.code == code)).first() or accounts.create_site(code, name)
+        site = (db.session.scalars(select(Site).where(Site.code == code)).first()
+                or accounts.create_site(code, name, actor=OPERATOR))
         staff = []
         for number in range(1, ADVISERS_PER_SITE + 1):
             username = f"{code.lower()}.beraterin{number}"
             user = db.session.scalars(select(User).where(User.username == username)).first()
             if user is None:
                 user = accounts.create_user(settings, username=username, display_name=f"Beraterin {number} {name}",
-                                            site=site, roles={Role.ADVISER}, password=password).user
+                                            site=site, roles={Role.ADVISER}, password=password, actor=OPERATOR).user
                 user.must_change_password = False
                 languages = ["de", *rng.sample([tag for tag, _ in LANGUAGE_MIX if tag != "de"], 2)]
                 user.set_languages(languages)
             staff.append(user)
         supervisor = f"{code.lower()}.koordination"
         if db.session.scalars(select(User).where(User.username == supervisor)).first() is None:
-            accounts.create_user(settings, username=supervisor, display_name=f"Koordination {name}", site=site,
-                                 roles={Role.SUPERVISOR}, password=password).user.must_change_password = False
+            coordinator = accounts.create_user(settings, username=supervisor, display_name=f"Koordination {name}",
+                                               site=site, roles={Role.SUPERVISOR}, password=password, actor=OPERATOR)
+            coordinator.user.must_change_password = False
         advisers[site.id] = staff
     db.session.flush()
     return advisers
@@ -137,10 +140,11 @@ def seed(settings: Settings, vault: Vault, cases: int, consultations_per_case: f
     made_cases = made_consultations = 0
     for start in range(0, cases, BATCH):
         rows = _Rows()
-        for _ in range(min(BATCH, cases - start)):
+        secrets = vault.keystore.issue_many([uuid.uuid4() for _ in range(min(BATCH, cases - start))])
+        for case_id, secret in secrets.items():
             site_id = rng.choice(list(staff))
-            made_consultations += _fake_case(rows, rng, vault, sites[site_id], rng.choice(staff[site_id]),
-                                             counters, consultations_per_case)
+            made_consultations += _fake_case(rows, rng, vault, (case_id, secret), sites[site_id],
+                                             rng.choice(staff[site_id]), counters, consultations_per_case)
         rows.write()
         db.session.commit()
         made_cases += min(BATCH, cases - start)
@@ -174,15 +178,16 @@ def _months_back(today: date, months: int) -> date:
     return date(year, month + 1, 1)
 
 
-def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner: User,
-               counters: dict[tuple[int, int], int], per_case: float) -> int:
+def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, secret: tuple[uuid.UUID, bytes], site: Site,
+               owner: User, counters: dict[tuple[int, int], int], per_case: float) -> int:
+    """One case with its records; its data key masked with the case's secret (`secret`: its id and secret)."""
     today = service_today()
     opened = _months_back(today, rng.randrange(0, 36))
     counters[(site.id, opened.year)] = number = counters.get((site.id, opened.year), 0) + 1
-    case_id, key_id = uuid.uuid4(), uuid.uuid4()
+    case_id, key_id = secret[0], uuid.uuid4()
     raw_key = KeyRing.new_data_key()
-    version, wrapped = vault.keyring.wrap(raw_key, str(key_id))
-    rows.add(DataKey, id=key_id, master_version=version, wrapped=wrapped, created_at=utcnow())
+    version, wrapped = vault.keyring.wrap(mask(raw_key, secret[1], str(key_id)), str(key_id))
+    rows.add(DataKey, id=key_id, master_version=version, wrapped=wrapped, secret_id=case_id, created_at=utcnow())
     cipher = FieldCipher(raw_key)
 
     def seal(table: str, row_id: uuid.UUID, column: str, value: str) -> bytes:
@@ -200,7 +205,8 @@ def _fake_case(rows: _Rows, rng: random.Random, vault: Vault, site: Site, owner:
               "notes": rng.choice(NOTES)}
     rows.add(Case, id=case_id, number=f"{site.code}-{opened.year}-{number:04d}", site_id=site.id, owner_id=owner.id,
              data_key_id=key_id, status="closed" if closed else "open", opened_month=opened,
-             closed_month=closed_month if closed else None, age_band=age_band(born, opened),
+             closed_month=closed_month if closed else None, closed_on=closed_month if closed else None,
+             age_band=age_band(born, opened),
              country=rng.choice(COUNTRY_BY_LANGUAGE[language]), residence_status=pick(rng, "residence_status"),
              perpetrator_relation=pick(rng, "perpetrator_relation"), referral_source=pick(rng, "referral_source"),
              created_at=utcnow(), updated_at=utcnow(), version=1,

@@ -3,6 +3,8 @@
 Only data keys are re-wrapped; no field is re-encrypted. Each batch commits on its own and
 updates a row only if it still holds what was read, so an interrupted rotation resumes where
 it stopped and the app may keep serving meanwhile (it reloads the key file when it changes).
+A case's data key is wrapped masked with the case's secret (counsel.crypto.case_secret); the
+rotation re-wraps the masked key as it is and never needs the key store.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from counsel.crypto import KeyRing, KeyRingError
+from counsel.crypto import KeyRing, KeyRingError, mask
 from counsel.extensions import changed_rows, db
+from counsel.models.case import Case
 from counsel.models.data_key import DataKey
+from counsel.vault import Vault
 
 BATCH_SIZE = 500
 
@@ -115,3 +119,39 @@ def retire(keyring: KeyRing, version: int) -> None:
             f"Version {version} still wraps {in_use} data keys; run `counsel keys rotate --resume` first."
         )
     keyring.remove_version(version)
+
+
+def give_cases_secrets(vault: Vault, batch_size: int = BATCH_SIZE) -> int:
+    """Mask the data key of each case that has no secret yet with a new one from the key store; return how many.
+
+    For installations from before the key store, and run by `counsel setup` rather than by a
+    migration, because it needs the master keys and the key store, which migrations never see.
+    The data key itself stays as it was (no field is re-encrypted), so the app may keep serving.
+    Each batch's secrets are committed in the key store before the database: a batch that fails
+    leaves secrets the next run takes up again. A case whose erasure the key store records is
+    left for `reapply_recorded_erasures` (counsel.services.erasure), never given a secret again;
+    a key that a rotation re-wrapped meanwhile is left for the next run.
+    """
+    done = 0
+    last_id: uuid.UUID | None = None
+    while True:
+        query = (select(DataKey, Case.id).join(Case, Case.data_key_id == DataKey.id)
+                 .where(DataKey.secret_id.is_(None)).order_by(DataKey.id).limit(batch_size))
+        if last_id is not None:
+            query = query.where(DataKey.id > last_id)
+        db.session.expire_all()
+        batch = db.session.execute(query).tuples().all()
+        if not batch:
+            return done
+        secrets = vault.keystore.issue_many([case_id for _key, case_id in batch])
+        for key, case_id in batch:
+            if case_id not in secrets:
+                continue
+            raw = vault.keyring.unwrap(key.master_version, key.wrapped, str(key.id))
+            version, wrapped = vault.keyring.wrap(mask(raw, secrets[case_id], str(key.id)), str(key.id))
+            done += changed_rows(
+                update(DataKey).where(DataKey.id == key.id, DataKey.secret_id.is_(None), DataKey.wrapped == key.wrapped)
+                .values(master_version=version, wrapped=wrapped, secret_id=case_id)
+                .execution_options(synchronize_session=False))
+        last_id = batch[-1][0].id
+        db.session.commit()

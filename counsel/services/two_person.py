@@ -3,7 +3,8 @@
 An admin asks, another person confirms: the admin or coordinator role (each decides requests),
 the adviser role for an account that holds another role, handing cases over, removing another
 person's second factor, a new password for a person without one, and an emergency access beyond
-the first open one or the third in 30 days, or by an account younger than 30 days. Each
+the first open one or the third in 30 days, or by an account younger than 30 days, and erasing a
+case on her request (decided at /admin/erasures, see `access.may_decide_erasure`). Each
 request and each decision is on the audit trail, and the adviser concerned and the supervisors
 of her site are told either way. Who may decide is answered by `access.may_decide`; the server's
 command line decides as the operator, who holds the keys anyway (docs/security.md).
@@ -19,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from counsel import audit
-from counsel.access import may_decide
+from counsel.access import AccountChange, may_decide, may_decide_erasure, may_keep_or_erase, needs_second_person
 from counsel.clock import utcnow
 from counsel.errors import NotPermitted
 from counsel.extensions import db
@@ -28,10 +29,10 @@ from counsel.models.case import Case
 from counsel.models.change_request import ChangeRequest, RequestKind, RequestStatus
 from counsel.models.safety import EmergencyAccess, Notification
 from counsel.models.user import Role, User
-from counsel.services import accounts, cases, safety
+from counsel.services import accounts, cases, erasure, safety
 from counsel.settings import Settings
 
-SERVER_DECIDER = "(command line)"
+SERVER_DECIDER = audit.OPERATOR
 
 
 class RequestError(NotPermitted):
@@ -59,6 +60,7 @@ def _open(actor: User, kind: RequestKind, account: User, **fields: object) -> Ch
 
 def request_roles(actor: User, account: User, roles: set[Role]) -> ChangeRequest:
     """Ask for the roles that wait for a second person (see access.roles_needing_confirmation)."""
+    accounts.authorise(actor, account, AccountChange.ACCESS, asking=True)
     if not roles:
         raise RequestError(_l("This change needs no second person."))
     return _open(actor, RequestKind.ROLES, account, roles=",".join(sorted(r.value for r in roles)))
@@ -66,6 +68,7 @@ def request_roles(actor: User, account: User, roles: set[Role]) -> ChangeRequest
 
 def request_transfer(actor: User, source: User, moving: list[Case], receiver: User) -> ChangeRequest:
     """Ask to hand cases over; the one who asks can never be the one who receives them."""
+    accounts.authorise(actor, None, AccountChange.ACCESS)
     if receiver.id == actor.id:
         raise RequestError(_l("You cannot hand cases over to yourself."))
     if not moving or any(case.owner_id != source.id for case in moving):
@@ -75,6 +78,7 @@ def request_transfer(actor: User, source: User, moving: list[Case], receiver: Us
 
 
 def request_totp_reset(actor: User, account: User) -> ChangeRequest:
+    accounts.authorise(actor, account, AccountChange.SECOND_FACTOR, asking=True)
     return _open(actor, RequestKind.RESET_TOTP, account)
 
 
@@ -84,10 +88,9 @@ def reset_password(actor: User, account: User, settings: Settings) -> str | Chan
     Knowing her password gets nobody past her second factor. Without one (not yet enrolled, or
     an installation without TOTP) the password alone opens her cases, so a second person decides.
     """
-    if account.totp_enabled and account.totp_secret:
-        one_time = accounts.reset_password(account, settings)
-        audit.record("password_reset", actor=actor, target_user=account)
-        return one_time
+    accounts.authorise(actor, account, AccountChange.PASSWORD, asking=True)
+    if not needs_second_person(account, AccountChange.PASSWORD):
+        return accounts.reset_password(account, settings, actor=actor)
     return _open(actor, RequestKind.RESET_PASSWORD, account)
 
 
@@ -103,9 +106,34 @@ def emergency_access(actor: User, number: str, justification: str) -> EmergencyA
     return _open(actor, RequestKind.EMERGENCY, actor, emergency_id=grant.id, emergency=grant)
 
 
+def request_erasure(actor: User, case: Case, reason: str) -> ChangeRequest:
+    """Ask for the erasure of her case (Art. 17 GDPR); the reason is encrypted with the case and goes with it."""
+    if not may_keep_or_erase(actor, case):
+        raise RequestError(_l("Only the adviser who holds the case asks for its erasure."))
+    if not reason.strip():
+        raise RequestError(_l("Say why the case is to be erased (for example: she asked for it in writing on ...)."))
+    if case.legal_hold is not None:
+        raise RequestError(_l("The case is under a legal hold: end the hold before asking for its erasure."))
+    waiting = select(ChangeRequest.id).where(ChangeRequest.case_id == case.id,
+                                             ChangeRequest.status == RequestStatus.PENDING.value)
+    if db.session.scalar(waiting) is not None:
+        raise RequestError(_l("Its erasure has been asked for already and waits for a second person."))
+    request = _open(actor, RequestKind.ERASURE, actor, case_id=case.id, case=case)
+    request.reason = reason.strip()[:500]
+    audit.record("erasure_requested", actor=actor, case=case, detail=f"request {request.id}")
+    return request
+
+
 def pending_for(decider: User) -> list[ChangeRequest]:
-    """The requests this person may decide, oldest first."""
-    return [request for request in all_pending() if may_decide(decider, request)]
+    """The requests this person may decide at /requests, oldest first (erasures are decided at /admin/erasures)."""
+    return [request for request in all_pending()
+            if request.kind != RequestKind.ERASURE.value and may_decide(decider, request)]
+
+
+def erasures_for(decider: User) -> list[ChangeRequest]:
+    """The erasures this person may decide, oldest first."""
+    return [request for request in all_pending()
+            if request.kind == RequestKind.ERASURE.value and may_decide_erasure(decider, request)]
 
 
 def opened_by(actor: User, limit: int = 50) -> list[ChangeRequest]:
@@ -121,9 +149,8 @@ def all_pending() -> list[ChangeRequest]:
 def confirm(decider: User | None, request: ChangeRequest, settings: Settings) -> Decision:
     """Carry the request out; `decider` None is the server's command line."""
     _check_decider(decider, request)
-    one_time = _carry_out(request, decider, settings)
-    _close(request, decider, RequestStatus.CONFIRMED)
-    return Decision(request, one_time)
+    _close(request, decider, RequestStatus.CONFIRMED)  # the services check that what they carry out is confirmed
+    return Decision(request, _carry_out(request, decider, settings))
 
 
 def refuse(decider: User | None, request: ChangeRequest) -> Decision:
@@ -139,7 +166,8 @@ def _check_decider(decider: User | None, request: ChangeRequest) -> None:
     db.session.refresh(request)
     if not request.pending:
         raise RequestError(_l("This request has been decided already."))
-    if decider is not None and not may_decide(decider, request):
+    decides = may_decide_erasure if request.kind == RequestKind.ERASURE.value else may_decide
+    if decider is not None and not decides(decider, request):
         raise RequestError(_l("You may not decide this request: it needs someone other than whoever asked "
                               "for it or gains by it."))
 
@@ -150,9 +178,7 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
         # The roles asked for, on top of what she holds now, whatever else changed since the asking.
         roles = account.roles | request.role_set
         accounts.update_user(account, display_name=account.display_name, site=account.site, roles=roles,
-                             locale=account.locale, actor=decider)
-        audit.record("user_changed", actor=decider, actor_name=_name(decider), target_user=account,
-                     detail="roles=" + ",".join(sorted(r.value for r in roles)))
+                             locale=account.locale, actor=decider or SERVER_DECIDER, confirmed=request)
     elif request.kind == RequestKind.TRANSFER.value:
         receiver = request.receiver
         if receiver is None:
@@ -166,13 +192,15 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
             raise RequestError(_l("Her password was reset and she has not chosen her own yet: removing her second "
                                   "factor now would let whoever knows the one-time password in. Refuse this "
                                   "request, or wait until she has signed in."))
-        accounts.reset_totp(account)
-        audit.record("reset_totp", actor=decider, actor_name=_name(decider), target_user=account)
+        accounts.reset_totp(account, actor=decider or SERVER_DECIDER, confirmed=request)
     elif request.kind == RequestKind.RESET_PASSWORD.value:
-        one_time = accounts.reset_password(account, settings)
-        audit.record("password_reset", actor=request.requested_by, target_user=account,
-                     detail=f"confirmed by {_name(decider)}")
-        return one_time
+        # The trail names who asked: she is told at her next sign-in who reset her password.
+        return accounts.reset_password(account, settings, actor=request.requested_by, confirmed=request)
+    elif request.kind == RequestKind.ERASURE.value:
+        if request.case is None:
+            raise RequestError(_l("The case no longer exists."))
+        erasure.erase(request.case, cause=erasure.REQUEST, actor=decider, actor_name=_name(decider), request=request,
+                      detail=f"requested_by={request.requested_by.username} confirmed_by={_name(decider)}")
     elif request.kind == RequestKind.EMERGENCY.value and request.emergency is not None:
         grant = request.emergency
         if not (account.active and account.has_role(Role.ADVISER) and account.site_id == grant.case.site_id):

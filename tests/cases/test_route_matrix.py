@@ -34,6 +34,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from werkzeug.routing import AnyConverter, Rule
 
+from counsel.audit import OPERATOR
 from counsel.clock import today
 from counsel.extensions import db
 from counsel.i18n import UI_LOCALES
@@ -130,6 +131,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST account.recovery_codes": SIGNED_IN,
     "GET account.totp_setup": SIGNED_IN,
     "POST account.totp_setup": SIGNED_IN,
+    "GET account.pledge": SIGNED_IN,  # the confidentiality pledge: advisers must accept it, everyone may read it
+    "POST account.pledge": row(BAD),  # the version she was shown is not named
     "GET auth.reauth": SIGNED_IN,
     "POST auth.reauth": SIGNED_IN,
     "POST auth.logout": row(LOGIN),  # her session ends: she is sent to sign in
@@ -171,6 +174,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET cases.sharing": case_page(OWNER, OK),
     "POST cases.sharing": case_page(OWNER, BAD),
     "POST cases.revoke": case_page(OWNER, OK),
+    # the case: only its owner sets or ends a legal hold and asks for its erasure (an empty form: no reason;
+    # ending a hold the case does not have)
+    "POST cases.legal_hold": case_page(OWNER, REFUSED),
+    "POST cases.end_legal_hold": case_page(OWNER, REFUSED),
+    "POST cases.request_erasure": case_page(OWNER, REFUSED),
     # administration: people, sites, hand-overs, the audit trail; never case content
     "GET admin.index": ADMINS,
     "GET admin.users": ADMINS,
@@ -189,9 +197,14 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST admin.transfer": ADMIN_FORM,
     "GET admin_audit.index": ADMINS,
     "GET admin_audit.verify": ADMINS,
+    "GET admin.retention_overview": ADMINS,
     # requests that wait for a second person (here: another admin's request to reset the owner's second factor)
     "GET confirmations.index": DECIDERS,
     "POST confirmations.decide": DECIDERS | {"other_supervisor": REFUSED},  # not a supervisor of her site
+    # erasures on request wait at their own page; the world's request is a factor reset, no erasure: 404 there
+    "GET erasures.index": DECIDERS,
+    "POST erasures.decide": row(DENIED, admin=HIDDEN, admin_adviser=HIDDEN, supervisor=HIDDEN,
+                                other_supervisor=HIDDEN),
     # anonymised statistics
     "GET reports.index": SUPERVISORS,
     "GET reports.printable": SUPERVISORS,
@@ -270,7 +283,7 @@ def _emergency(w: World) -> Session:
 def _deactivated(w: World) -> Session:
     old = w.signed_in(w.colleague)
     assert old.get(f"/cases/{w.case.id}").status_code == 200  # her share let her in
-    accounts.deactivate(w.colleague)
+    accounts.deactivate(w.colleague, actor=OPERATOR)
     db.session.commit()
     return Session(old, lambda: old)  # she cannot sign in again: every request uses the old session
 
