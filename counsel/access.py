@@ -34,7 +34,12 @@ class Permission(enum.Enum):
     WRITE = "write"  # her personal fields, consent, passing data on, closing, deleting
     EXPORT = "export"  # the subject access copy
     SHARE = "share"
+    KEEP = "keep"  # closing, reopening, a legal hold, asking for erasure: how long the case is kept
 
+
+# What only the adviser who holds the case does: whom she trusts with it, and how long it is kept
+# (closing starts the retention period; a colleague closing or reopening would decide it for her).
+OWNER_PERMISSIONS = frozenset({Permission.SHARE, Permission.KEEP})
 
 # What emergency access allows: reading, and recording what the emergency calls for. It never
 # shares, exports, withdraws consent, deletes or changes her personal fields.
@@ -96,7 +101,7 @@ def allows(user: Any, case: Case, permission: Permission) -> bool:
         return False
     if case.owner_id == user.id:
         return True
-    if permission is Permission.SHARE:
+    if permission in OWNER_PERMISSIONS:
         return False
     if any(share.user_id == user.id and share.active_on(today()) for share in case.shares):
         return True
@@ -253,7 +258,7 @@ def may_keep_or_erase(user: Any, case: Case) -> bool:
     A colleague it is shared with, or who opened it in an emergency, never does: both reach the
     case for her work, not to decide how long it is kept.
     """
-    return is_adviser(user) and case.owner_id == user.id
+    return allows(user, case, Permission.KEEP)
 
 
 def may_decide_erasure(decider: Any, request: ChangeRequest) -> bool:

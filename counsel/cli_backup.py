@@ -14,6 +14,7 @@ from counsel.cli_common import CLI_ACTOR, fail, keyring, settings
 from counsel.crypto import CryptoError
 from counsel.extensions import db
 from counsel.keystore import KeyStoreError
+from counsel.services import two_person
 
 backup_group = AppGroup("backup", help="Encrypted backups of the database: create, verify, restore.")
 
@@ -82,6 +83,10 @@ def backup_restore(path: Path, yes: bool) -> None:
                    f"moved to {restored.checkpoints_moved_to}; a new checkpoint file was started.")
     erased = ", ".join(restored.erased) or "none"
     click.echo(f"Erased again since the backup: {erased}.")
+    if waiting := two_person.pending_erasures():
+        click.echo(f"Erasure requests pending in the restored database: {', '.join(waiting)}. A request decided "
+                   "after the backup is pending again, and a legal hold set after it is gone: check these with "
+                   "the advisers and deciders before anyone confirms them.")
 
 
 @backup_group.command("key-store")

@@ -152,6 +152,9 @@ class KeyStore:
             conn.execute(delete(case_secrets).where(case_secrets.c.case_id == case_id))
             if conn.scalar(select(erasures.c.seq).where(erasures.c.case_id == case_id)) is None:
                 conn.execute(insert(erasures).values(case_id=case_id, erased_at=utcnow()))
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:  # the secret's old page leaves the write-ahead log too
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def erased_ids(self) -> list[uuid.UUID]:
         """Every erased case's id, oldest erasure first."""
@@ -200,7 +203,12 @@ def _private_file(path: Path) -> None:
 
 
 def _wal(connection: Any, _record: Any) -> None:
-    """Readers in every worker while one writes; wait for a lock rather than fail."""
+    """Readers in every worker while one writes; a deleted secret's bytes are overwritten, not left free.
+
+    secure_delete is off in upstream SQLite's default build: without it, a shredded secret would
+    stay in the file's free pages, and in every copy of the file.
+    """
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -14,12 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from counsel import codes
-from counsel.access import may_decide
+from counsel.access import may_decide, may_decide_erasure
 from counsel.audit_actions import action_label
 from counsel.clock import today
 from counsel.crypto import UnreadableField
 from counsel.i18n import ROLE_LABELS, language_name
 from counsel.languages import picker_options
+from counsel.models.change_request import RequestKind
 from counsel.models.user import Role
 from counsel.security import settings
 from counsel.services import safety
@@ -117,7 +118,8 @@ def init_app(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "de"),
             "idle_seconds": lambda: settings().session_idle_minutes * 60,
             "main_navigation": main_navigation,
-            "may_decide": lambda change: may_decide(current_user, change),
+            "may_decide": lambda change: (may_decide_erasure if change.kind == RequestKind.ERASURE.value
+                                          else may_decide)(current_user, change),
             "role_names": role_names,
             "language_name": language_name,
         }

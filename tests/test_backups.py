@@ -30,7 +30,7 @@ from counsel.models.case import Case
 from counsel.models.consultation import Consultation
 from counsel.models.site import Site
 from counsel.models.user import Role, User
-from counsel.services import cases, consultations, erasure
+from counsel.services import cases, consultations, erasure, two_person
 from counsel.services.consultations import ConsultationInput
 from tests import services
 from tests.cases.conftest import case_data
@@ -383,3 +383,18 @@ def test_the_readme_commands_work_as_written(migrated, filled, tmp_path):
         args = command.replace("/var/backups/counsel/", f"{tmp_path}/").split()
         result = run(migrated, *args, input="y\n")
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_a_restore_names_the_erasure_requests_waiting_in_the_restored_database(migrated, filled, adviser, admin,
+                                                                               tmp_path):
+    """A decision made after the backup is lost with the restore: the operator is told which requests to check."""
+    number = filled[0].number
+    asked = two_person.request_erasure(adviser, filled[0], "Sie hat schriftlich um Löschung gebeten.")
+    db.session.commit()
+    path = tmp_path / "counsel.backup"
+    assert run(migrated, "backup", "create", str(path)).exit_code == 0
+    two_person.refuse(admin, asked)
+    db.session.commit()
+    result = run(migrated, "backup", "restore", str(path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"Erasure requests pending in the restored database: {number}." in result.output

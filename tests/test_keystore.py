@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from counsel.cli import cli
 from counsel.crypto import mask
@@ -121,3 +121,19 @@ def test_a_key_store_copy_is_private_consistent_and_never_overwrites(app, advise
     copy.dispose()
     again = app.test_cli_runner().invoke(cli, ["backup", "key-store", str(target)])
     assert again.exit_code == 1 and "never overwrites" in again.output
+
+
+def test_a_shredded_secret_leaves_no_bytes_even_where_sqlite_keeps_free_pages(tmp_path):
+    """Upstream SQLite leaves deleted bytes in free pages unless secure_delete is on: emulate that build."""
+    path = tmp_path / "store.sqlite3"
+    store = KeyStore(f"sqlite:///{path}")
+    # runs before the store's own settings on each new connection, as a compiled default would
+    event.listen(store.engine, "connect", lambda connection, _: connection.execute("PRAGMA secure_delete=OFF"),
+                 insert=True)
+    ids = [uuid.uuid4() for _ in range(50)]
+    secrets = store.issue_many(ids)
+    store.shred(ids[7])
+    store.dispose()
+    stored = b"".join(p.read_bytes() for p in (path, path.with_name(f"{path.name}-wal")) if p.exists())
+    assert secrets[ids[8]] in stored  # the check sees a secret that is still there
+    assert secrets[ids[7]] not in stored

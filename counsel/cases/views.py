@@ -133,8 +133,8 @@ def show(case_id: uuid.UUID) -> ResponseReturnValue:
     assessments = safety.assessments_of(case)
     return render_template(
         "cases/show.html", case=case, consultations=consultations.of_case(case), speakers=speakers,
-        may_share=current_user.id == case.owner_id, may_export=allows(current_user, case, Permission.EXPORT),
-        may_edit=allows(current_user, case, Permission.WRITE),
+        may_share=allows(current_user, case, Permission.SHARE), may_keep=allows(current_user, case, Permission.KEEP),
+        may_export=allows(current_user, case, Permission.EXPORT), may_edit=allows(current_user, case, Permission.WRITE),
         processing_consent=any(c.purpose == "processing" for c in given),
         consent_summary=summary, risk=assessments[0] if assessments else None,
         perpetrators=safety.perpetrators_of(case), emergency=safety.emergency_grant(current_user, case))
@@ -172,7 +172,7 @@ def edit(case_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.post("/<uuid:case_id>/<any(close, reopen):action>")
 def set_status(case_id: uuid.UUID, action: str) -> ResponseReturnValue:
-    case = load_case(current_user, case_id, Permission.WRITE)
+    case = load_case(current_user, case_id, Permission.KEEP)
     cases.set_status(current_user, case, "closed" if action == "close" else "open")
     db.session.commit()
     flash(_("The case is closed.") if action == "close" else _("The case is open again."), "success")

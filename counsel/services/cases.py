@@ -205,7 +205,7 @@ def update_case(actor: User, case: Case, data: CaseInput, expected_version: int)
 
 def set_status(actor: User, case: Case, status: str) -> None:
     """Close or reopen a case; the month is all statistics ever see, the day starts the retention period."""
-    require(actor, case, Permission.WRITE)
+    require(actor, case, Permission.KEEP)
     case.status, case.closed_on = status, (today() if status == "closed" else None)
     case.closed_month = case.closed_on.replace(day=1) if case.closed_on else None
     audit.record("case_closed" if status == "closed" else "case_reopened", actor=actor, case=case)

@@ -17,6 +17,9 @@ finish it, as a restore of a database backup does for every erasure recorded sin
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import uuid
 from typing import cast
 
@@ -44,6 +47,12 @@ from counsel.models.safety import (
 from counsel.models.statistics import CaseFacts
 from counsel.models.user import User
 from counsel.vault import Vault
+
+log = logging.getLogger(__name__)
+# Set while an erasure's checkpoint of SQLite's write-ahead log has not yet succeeded.
+_log_to_empty = threading.Event()
+CHECKPOINT_TRIES = 20
+CHECKPOINT_PAUSE = 0.05
 
 RETENTION = "retention"
 REQUEST = "request"
@@ -73,6 +82,10 @@ def erase(case: Case, *, cause: str, actor: User | None = None, actor_name: str 
                              or request.case_id != case.id):
         raise ErasureRefused(_l("An erasure on request needs a request for this case that a second person "
                                 "confirmed."))
+    if cause == REQUEST and request is not None and request.requested_by_id != case.owner_id:
+        # Handed over since: the one who asked no longer holds the case, and its holder did not ask.
+        raise ErasureRefused(_l("Case %(number)s was handed over after its erasure was asked for: only the adviser "
+                                "who holds it now can ask again. Refuse this request.", number=case.number))
     if case.legal_hold is not None and cause != RESTORE:
         raise ErasureRefused(_l("Case %(number)s is under a legal hold: it is kept until the hold ends.",
                                 number=case.number))
@@ -94,14 +107,30 @@ def erase(case: Case, *, cause: str, actor: User | None = None, actor_name: str 
     return number
 
 
-def _empty_the_log(_session: Session) -> None:
+def _empty_the_log(_session: Session | None = None) -> None:
     """Once the erasure is committed, move SQLite's write-ahead log into the file and empty it.
 
     The log still holds the pages as they were before (her rows among them) until it is written
-    back and truncated; secure_delete has zeroed the freed space of the file itself.
+    back and truncated; secure_delete has zeroed the freed space of the file itself. A reader in
+    another request keeps the log busy: the checkpoint is tried for a while, and while it has
+    not succeeded every later commit of this process tries again (`_retry_after_commit`).
     """
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    for _attempt in range(CHECKPOINT_TRIES):
+        with db.engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        if not busy:
+            _log_to_empty.clear()
+            return
+        time.sleep(CHECKPOINT_PAUSE)
+    if not _log_to_empty.is_set():
+        log.warning("an erased case's old pages stay in the write-ahead log until a reader ends; retrying")
+    _log_to_empty.set()
+
+
+@event.listens_for(Session, "after_commit")
+def _retry_after_commit(_session: Session) -> None:
+    if _log_to_empty.is_set():
+        _empty_the_log()
 
 
 def _forget_requests(case: Case, keep: ChangeRequest | None) -> None:

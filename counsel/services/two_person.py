@@ -136,6 +136,14 @@ def erasures_for(decider: User) -> list[ChangeRequest]:
             if request.kind == RequestKind.ERASURE.value and may_decide_erasure(decider, request)]
 
 
+def pending_erasures() -> list[str]:
+    """The case numbers whose erasure waits for a decision; a restore names them (later decisions are lost)."""
+    return list(db.session.scalars(select(Case.number).join(ChangeRequest, ChangeRequest.case_id == Case.id)
+                                   .where(ChangeRequest.kind == RequestKind.ERASURE.value,
+                                          ChangeRequest.status == RequestStatus.PENDING.value)
+                                   .order_by(Case.number)))
+
+
 def opened_by(actor: User, limit: int = 50) -> list[ChangeRequest]:
     return list(db.session.scalars(select(ChangeRequest).where(ChangeRequest.requested_by_id == actor.id)
                                    .order_by(ChangeRequest.requested_at.desc()).limit(limit)))
@@ -229,7 +237,10 @@ def _tell(request: ChangeRequest, kind: str, actor: User | None) -> None:
     people = {request.account_id: request.account, request.requested_by_id: request.requested_by}
     if request.receiver is not None:
         people[request.receiver.id] = request.receiver
-    people.update({user.id: user for user in safety.supervisors_of(request.account.site_id)})
+    # An erasure concerns the case's site (its holder may have moved since); the rest, the account's.
+    erasure_of = request.case if request.kind == RequestKind.ERASURE.value else None
+    site_id = erasure_of.site_id if erasure_of is not None else request.account.site_id
+    people.update({user.id: user for user in safety.supervisors_of(site_id)})
     if actor is not None:
         people.pop(actor.id, None)
     name = actor.display_name if actor else SERVER_DECIDER

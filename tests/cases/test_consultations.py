@@ -30,8 +30,9 @@ def test_a_consultation_or_closing_while_the_edit_form_is_open_is_no_conflict(ad
     berta, carla = signed_in(adviser), signed_in(colleague)
     opened_at = version_in(berta.get(f"/cases/{case.id}/edit").get_data(as_text=True))
     assert carla.submit(f"/cases/{case.id}/consultations/new", consultation_form()).status_code == 302
-    assert carla.submit(f"/cases/{case.id}/close").status_code == 302
-    assert carla.submit(f"/cases/{case.id}/reopen").status_code == 302
+    other_tab = signed_in(adviser)  # closing is hers alone (it starts the retention period)
+    assert other_tab.submit(f"/cases/{case.id}/close").status_code == 302
+    assert other_tab.submit(f"/cases/{case.id}/reopen").status_code == 302
     saved = berta.submit(f"/cases/{case.id}/edit", case_form(notes="from Berta", version=opened_at))
     assert saved.status_code == 302, saved.get_data(as_text=True)
     db.session.refresh(case)

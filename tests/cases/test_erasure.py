@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import uuid
 from datetime import date
 from pathlib import Path
@@ -230,3 +231,25 @@ def test_the_erasure_of_one_case_leaves_another_readable_in_a_fresh_process(app,
     forget_loaded_keys()
     assert db.session.get(Case, kept).name == "Selam Tesfay"
     assert case_data().name not in [c.name for c in db.session.scalars(select(Case))]
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's write-ahead log")
+def test_a_reader_at_the_moment_of_erasure_only_delays_emptying_the_log(app, full_case, adviser, open_case, settings,
+                                                                        monkeypatch):
+    """Another request mid-read keeps SQLite's log busy; the next commit of the process empties it."""
+    monkeypatch.setattr(erasure, "CHECKPOINT_TRIES", 2)
+    case, _ = full_case
+    number, blobs = case.number, ciphertexts_of(case.id, case.data_key_id)
+    path = Path(settings.sqlalchemy_url.removeprefix("sqlite:///"))
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM cases").fetchone()
+    erasure.erase(the_case(number), cause=erasure.RETENTION)
+    db.session.commit()
+    wal = Path(f"{path}-wal")
+    assert any(blob in wal.read_bytes() for blob in blobs)  # still there while the reader holds the log
+    reader.rollback()
+    reader.close()
+    open_case(adviser, pseudonym="Die nächste Arbeit")  # any later commit
+    left = wal.read_bytes() if wal.exists() else b""
+    assert [blob for blob in blobs if blob in left] == []

@@ -188,3 +188,30 @@ def test_the_erasure_service_refuses_a_request_nobody_confirmed(asked, open_case
         erasure.erase(other, cause=erasure.REQUEST, request=request)  # confirmed, but for another case
     db.session.rollback()
     assert exists(case.id) and exists(other.id)
+
+
+def test_a_case_handed_over_is_not_erased_on_its_former_holders_request(asked, adviser, colleague, admin, make_user,
+                                                                       signed_in):
+    """Attack: ask for erasure, have the case handed over, then have the old request confirmed."""
+    case, request = asked
+    second_admin = make_user("zora", Role.ADMIN)
+    handover = two_person.request_transfer(admin, adviser, [case], colleague)
+    db.session.commit()
+    assert signed_in(second_admin).submit(f"/requests/{handover.id}/confirm").status_code == 302
+    response = signed_in(second_admin).submit(f"/admin/erasures/{request.id}/confirm")
+    assert response.status_code in (302, 400, 403, 409)
+    assert exists(case.id) and db.session.get(Case, case.id).owner_id == colleague.id  # type: ignore[union-attr]
+    assert [r.id for r in pending()] == [request.id]  # it waits to be refused
+
+
+def test_an_erasure_request_is_told_to_the_coordinators_of_the_cases_site(adviser, make_user, other_site,
+                                                                         open_case, signed_in, supervisor):
+    """Her old site's case, asked for after she moved: its own site's coordinator hears of it, no one else."""
+    case = open_case(adviser)
+    adviser.site = other_site
+    db.session.commit()
+    far = make_user("sonja", Role.SUPERVISOR, at=other_site)
+    assert ask(signed_in(adviser), case).status_code == 302
+    told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "request_opened")))
+    assert supervisor.id in told and far.id not in told
+    assert case.number not in signed_in(far).get("/notifications").get_data(as_text=True)

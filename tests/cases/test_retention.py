@@ -191,3 +191,18 @@ def test_the_migration_dates_cases_closed_before_it_from_the_trail():
     found = dict(db.session.execute(select(Case.number, Case.closed_on)).tuples().all())
     assert found == {"DO-2024-0001": date(2024, 3, 14), "DO-2024-0002": date(2024, 2, 29), "DO-2024-0003": None}
     db.session.rollback()
+
+
+def test_only_the_holder_closes_or_reopens_her_case(adviser, colleague, open_case, signed_in, settings):
+    """Closing starts the retention period: a colleague it is shared with neither starts nor restarts it."""
+    case = open_case(adviser)
+    case.status, case.closed_on, case.closed_month = "closed", date(2020, 1, 15), date(2020, 1, 1)
+    db.session.commit()
+    assert signed_in(adviser).submit(f"/cases/{case.id}/sharing", {"colleague": str(colleague.id),
+                                                                   "reason": "Urlaub"}).status_code == 302
+    carla = signed_in(colleague)
+    assert "Fall wieder öffnen" not in carla.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert carla.submit(f"/cases/{case.id}/reopen").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).closed_on == date(2020, 1, 15)  # type: ignore[union-attr]
+    assert [due.number for due in retention.due(settings, today())] == [case.number]

@@ -167,7 +167,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST cases.disclosures": case_page(WRITERS, BAD),
     "POST cases.perpetrator": case_page(WRITERS, BAD),
     "POST cases.delete_perpetrator": case_page(WRITERS, OK),
-    "POST cases.set_status": case_page(WRITERS, OK),
+    "POST cases.set_status": case_page(OWNER, OK),  # closing starts the retention period: hers alone
     "GET cases.export": case_page(WRITERS, OK),
     "GET cases.export_json": case_page(WRITERS, OK),
     # the case: only its owner shares it and ends a share
