@@ -19,6 +19,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import MetaData, Table, Uuid, bindparam, func, insert, inspect, select, text
 
+from counsel import create_app
 from counsel.cli import cli
 from counsel.crypto import UnreadableField
 from counsel.extensions import db
@@ -32,7 +33,7 @@ from counsel.models.user import Role
 from counsel.services import erasure
 from counsel.vault import ERASED_CASE
 from tests.cases.conftest import case_data
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, Client
 from tests.reports.conftest import Fake, Visit, lay_down
 from tests.test_raw_database import MARKERS, fill_everything, leaks, stored_bytes
 
@@ -253,3 +254,30 @@ def test_a_reader_at_the_moment_of_erasure_only_delays_emptying_the_log(app, ful
     open_case(adviser, pseudonym="Die nächste Arbeit")  # any later commit
     left = wal.read_bytes() if wal.exists() else b""
     assert [blob for blob in blobs if blob in left] == []
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="puts an SQLite file back; the rows test above stands for PostgreSQL")
+def test_another_instance_that_opened_her_case_forgets_its_key_when_she_is_erased(app, adviser, open_case,
+                                                                                settings):
+    """Two app instances, as deployed: the one that did not erase her must not keep opening a restored copy."""
+    case = open_case(adviser, name="Zweite Instanz Nadia")
+    number, case_id = case.number, case.id
+    path = Path(settings.sqlalchemy_url.removeprefix("sqlite:///"))
+    other = create_app(settings)
+    other.test_client_class = Client
+    browser = other.test_client()
+    browser.sign_in(adviser.username)
+    assert "Zweite Instanz Nadia" in browser.get(f"/cases/{case_id}").get_data(as_text=True)  # its key is cached
+    db.session.remove()
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(path, path.with_suffix(".backup"))
+    erasure.erase(the_case(number), cause=erasure.RETENTION)  # on this instance
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()
+    shutil.copyfile(path.with_suffix(".backup"), path)  # her rows are back, as from a restored copy
+    page = browser.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "Zweite Instanz Nadia" not in page
+    with other.app_context():
+        db.engine.dispose()
