@@ -12,8 +12,9 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from counsel import audit, create_app
+from counsel.audit import OPERATOR
 from counsel.cli_backup import backup_group
-from counsel.cli_common import CLI_ACTOR, fail, keyring, settings
+from counsel.cli_common import fail, keyring, settings
 from counsel.cli_privacy import privacy_group
 from counsel.cli_retention import keys_case_secrets, retention_group
 from counsel.crypto import CryptoError, KeyRing
@@ -112,7 +113,7 @@ def keys_rotate(resume: bool, batch_size: int) -> None:
             version, done = key_service.rotate(keyring(), batch_size, progress)
     except CryptoError as exc:
         fail(exc)
-    audit.record("keys_rotated", actor_name=CLI_ACTOR, detail=f"version={version} rewrapped={done}")
+    audit.record("keys_rotated", actor_name=OPERATOR, detail=f"version={version} rewrapped={done}")
     db.session.commit()
     click.echo(f"Current master key version {version}; {done} data keys re-wrapped.")
 
@@ -128,7 +129,7 @@ def keys_retire(version: int) -> None:
         key_service.retire(keyring(), version)
     except CryptoError as exc:
         fail(exc)
-    audit.record("key_retired", actor_name=CLI_ACTOR, detail=f"version={version}")
+    audit.record("key_retired", actor_name=OPERATOR, detail=f"version={version}")
     db.session.commit()
     click.echo(f"Version {version} retired.")
 
@@ -150,17 +151,17 @@ def setup(site_code: str, site_name: str, admin_name: str) -> None:
         return
     try:
         site = db.session.scalars(select(Site).where(Site.code == site_code.upper())).first()
-        site = site or accounts.create_site(site_code, site_name, actor=CLI_ACTOR)
+        site = site or accounts.create_site(site_code, site_name, actor=OPERATOR)
         existing = db.session.scalars(select(User).where(User.username == admin_name)).first()
         if existing is not None:
-            one_time = accounts.reset_password(existing, settings(), actor=CLI_ACTOR)
-            accounts.reactivate(existing, actor=CLI_ACTOR)
+            one_time = accounts.reset_password(existing, settings(), actor=OPERATOR)
+            accounts.reactivate(existing, actor=OPERATOR)
             accounts.update_user(existing, display_name=existing.display_name, site=existing.site,
-                                 roles=existing.roles | {Role.ADMIN}, locale=existing.locale, actor=CLI_ACTOR)
+                                 roles=existing.roles | {Role.ADMIN}, locale=existing.locale, actor=OPERATOR)
             user = existing
         else:
             created = accounts.create_user(settings(), username=admin_name, display_name="Administration",
-                                           site=site, roles={Role.ADMIN}, actor=CLI_ACTOR)
+                                           site=site, roles={Role.ADMIN}, actor=OPERATOR)
             user, one_time = created.user, created.one_time_password or ""
         db.session.commit()
     except CounselError as exc:
@@ -187,7 +188,7 @@ def sites() -> None:
 def sites_create(code: str, name: str) -> None:
     """Create a site with a code (prefix of case numbers) and a name."""
     try:
-        site = accounts.create_site(code, name, actor=CLI_ACTOR)
+        site = accounts.create_site(code, name, actor=OPERATOR)
         db.session.commit()
     except CounselError as exc:
         db.session.rollback()
@@ -220,7 +221,7 @@ def users_create(username: str, roles: tuple[str, ...], site_code: str, display_
     try:
         created = accounts.create_user(settings(), username=username, display_name=display_name or username,
                                        site=accounts.site_by_code(site_code), roles={Role(r) for r in roles},
-                                       password=password, actor=CLI_ACTOR)
+                                       password=password, actor=OPERATOR)
         db.session.commit()
     except CounselError as exc:
         db.session.rollback()
@@ -246,7 +247,7 @@ def users_reset_password(username: str) -> None:
     user = db.session.scalars(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
         fail(f"There is no account {username}.")
-    one_time = accounts.reset_password(user, settings(), actor=CLI_ACTOR)
+    one_time = accounts.reset_password(user, settings(), actor=OPERATOR)
     db.session.commit()
     click.echo(f"One-time password for {user.username} (shown only now, must be changed): {one_time}")
 
@@ -343,7 +344,7 @@ def statistics_group() -> None:
 def statistics_rebuild() -> None:
     """Make the copy anew from the cases (after restoring a backup or editing rows by hand)."""
     copied = facts.rebuild(db.session.connection())
-    audit.record("statistics_rebuilt", actor_name=CLI_ACTOR, detail=f"cases={copied}")
+    audit.record("statistics_rebuilt", actor_name=OPERATOR, detail=f"cases={copied}")
     db.session.commit()
     click.echo(f"Statistics copy rebuilt: {copied} cases.")
 
@@ -370,7 +371,7 @@ def demo_seed(case_count: int, consultations_per_case: float, seed_value: int) -
 
     result = demo_service.seed(settings(), current_app.extensions["counsel.vault"], case_count,
                                consultations_per_case, seed_value, progress=progress)
-    audit.record("demo_seeded", actor_name=CLI_ACTOR, detail=f"cases={result.cases}")
+    audit.record("demo_seeded", actor_name=OPERATOR, detail=f"cases={result.cases}")
     db.session.commit()
     click.echo(f"{result.cases} cases with {result.consultations} consultations at {result.sites} sites, "
                f"{result.advisers} advisers.")

@@ -9,8 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from counsel import backups
+from counsel.audit import OPERATOR
 from counsel.backup_format import BackupError, Manifest
-from counsel.cli_common import CLI_ACTOR, fail, keyring, settings
+from counsel.cli_common import fail, keyring, settings
 from counsel.crypto import CryptoError
 from counsel.extensions import db
 from counsel.keystore import KeyStoreError
@@ -31,7 +32,7 @@ def _describe(manifest: Manifest) -> str:
 def backup_create(path: Path) -> None:
     """Write an encrypted copy of the database to a new file PATH (mode 0600) while the app keeps serving."""
     try:
-        manifest = backups.create(path, keyring(), CLI_ACTOR)
+        manifest = backups.create(path, keyring(), OPERATOR)
     except (BackupError, CryptoError) as exc:
         db.session.rollback()
         fail(exc)
@@ -72,7 +73,7 @@ def backup_restore(path: Path, yes: bool) -> None:
                                     "since it was made is lost", default=False)
 
     try:
-        restored = backups.restore(path, keyring(), settings(), confirm, CLI_ACTOR)
+        restored = backups.restore(path, keyring(), settings(), confirm, OPERATOR)
     except (BackupError, CryptoError) as exc:
         fail(f"Nothing was restored: {exc}")
     if restored is None:

@@ -1,4 +1,4 @@
-"""What every command-line module of counsel shares: the settings, the key ring, a failure, the operator's name."""
+"""What every command-line module of counsel shares: the settings, the key ring, a failure."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from typing import NoReturn
 import click
 from flask import current_app
 
-from counsel.audit import OPERATOR
 from counsel.crypto import KeyRing
 from counsel.settings import Settings
-
-# The name the audit trail gives to whoever runs a command on the server.
-CLI_ACTOR = OPERATOR
 
 
 def settings() -> Settings:

@@ -57,7 +57,6 @@ CHECKPOINT_PAUSE = 0.05
 RETENTION = "retention"
 REQUEST = "request"
 RESTORE = "restore"
-SERVER = audit.OPERATOR
 BATCH = 500
 
 
@@ -70,7 +69,7 @@ def vault() -> Vault:
     return found
 
 
-def erase(case: Case, *, cause: str, actor: User | None = None, actor_name: str = SERVER, detail: str = "",
+def erase(case: Case, *, cause: str, actor: User | None = None, actor_name: str = audit.OPERATOR, detail: str = "",
           request: ChangeRequest | None = None) -> str:
     """Erase one case, its secret and data key first; return its number. The caller commits.
 

@@ -139,7 +139,7 @@ def end_hold(actor: User, case: Case) -> None:
     audit.record("legal_hold_ended", actor=actor, case=case, detail=f"set_by={hold.set_by.username}")
 
 
-def set_site_months(site: Site, months: int | None, actor_name: str = erasure.SERVER) -> None:
+def set_site_months(site: Site, months: int | None, actor_name: str = audit.OPERATOR) -> None:
     """Keep a site's closed cases longer than the installation does; None keeps them as long as it does."""
     if months is not None and months < 0:
         raise HoldError(_l("A retention period is 0 months or more."))

@@ -32,8 +32,6 @@ from counsel.models.user import Role, User
 from counsel.services import accounts, cases, erasure, safety
 from counsel.settings import Settings
 
-SERVER_DECIDER = audit.OPERATOR
-
 
 class RequestError(NotPermitted):
     """The request or the decision was refused; the message says why."""
@@ -186,7 +184,7 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
         # The roles asked for, on top of what she holds now, whatever else changed since the asking.
         roles = account.roles | request.role_set
         accounts.update_user(account, display_name=account.display_name, site=account.site, roles=roles,
-                             locale=account.locale, actor=decider or SERVER_DECIDER, confirmed=request)
+                             locale=account.locale, actor=decider or audit.OPERATOR, confirmed=request)
     elif request.kind == RequestKind.TRANSFER.value:
         receiver = request.receiver
         if receiver is None:
@@ -200,7 +198,7 @@ def _carry_out(request: ChangeRequest, decider: User | None, settings: Settings)
             raise RequestError(_l("Her password was reset and she has not chosen her own yet: removing her second "
                                   "factor now would let whoever knows the one-time password in. Refuse this "
                                   "request, or wait until she has signed in."))
-        accounts.reset_totp(account, actor=decider or SERVER_DECIDER, confirmed=request)
+        accounts.reset_totp(account, actor=decider or audit.OPERATOR, confirmed=request)
     elif request.kind == RequestKind.RESET_PASSWORD.value:
         # The trail names who asked: she is told at her next sign-in who reset her password.
         return accounts.reset_password(account, settings, actor=request.requested_by, confirmed=request)
@@ -229,7 +227,7 @@ def _close(request: ChangeRequest, decider: User | None, status: RequestStatus) 
 
 
 def _name(decider: User | None) -> str:
-    return decider.username if decider else SERVER_DECIDER
+    return decider.username if decider else audit.OPERATOR
 
 
 def _tell(request: ChangeRequest, kind: str, actor: User | None) -> None:
@@ -243,7 +241,7 @@ def _tell(request: ChangeRequest, kind: str, actor: User | None) -> None:
     people.update({user.id: user for user in safety.supervisors_of(site_id)})
     if actor is not None:
         people.pop(actor.id, None)
-    name = actor.display_name if actor else SERVER_DECIDER
+    name = actor.display_name if actor else audit.OPERATOR
     for user in people.values():
         db.session.add(Notification(user_id=user.id, kind=kind, actor_name=name, request_id=request.id,
                                     created_at=utcnow()))
