@@ -29,7 +29,7 @@ from counsel.access import (
 from counsel.clock import utcnow
 from counsel.errors import Conflict, CounselError, NotPermitted
 from counsel.extensions import db
-from counsel.models.change_request import ChangeRequest, RequestStatus
+from counsel.models.change_request import ChangeRequest, RequestKind, RequestStatus
 from counsel.models.site import Site
 from counsel.models.user import RecoveryCode, Role, User, UserRole
 from counsel.services import cases, passwords, safety
@@ -63,6 +63,11 @@ REFUSALS = {
 }
 
 
+# Which kind of request, once confirmed, carries out which change.
+CONFIRMS = {AccountChange.ACCESS: RequestKind.ROLES.value, AccountChange.SECOND_FACTOR: RequestKind.RESET_TOTP.value,
+            AccountChange.PASSWORD: RequestKind.RESET_PASSWORD.value}
+
+
 def authorise(actor: Actor, account: User | None, change: AccountChange,
               confirmed: ChangeRequest | None = None, *, asking: bool = False) -> None:
     """Raise NotPermitted unless this actor may make (or, `asking`, ask for) this change to this account.
@@ -75,7 +80,8 @@ def authorise(actor: Actor, account: User | None, change: AccountChange,
     if isinstance(actor, str):
         return
     if confirmed is not None and account is not None:
-        if confirmed.status == RequestStatus.CONFIRMED.value and confirmed.account_id == account.id:
+        if (confirmed.status == RequestStatus.CONFIRMED.value and confirmed.account_id == account.id
+                and confirmed.kind == CONFIRMS.get(change)):
             return
         raise NotPermitted(_l("This request has not been confirmed."))
     allowed = manages_accounts(actor) if account is None else may_change_account(actor, account, change)
@@ -253,10 +259,13 @@ def update_user(user: User, *, display_name: str, site: Site, roles: set[Role], 
     before = _access_facts(user)
     moved = site.id != user.site_id
     changed_roles = roles != user.roles
-    if moved or changed_roles or supervised != user.supervised_site_ids - {user.site_id}:
+    new_scope = supervised != user.supervised_site_ids - {user.site_id}
+    if moved or changed_roles or new_scope:
         authorise(actor, user, AccountChange.ACCESS, confirmed)
         if confirmed is None:
             _refuse_roles_alone(actor, user.roles, roles)
+        elif roles - user.roles - confirmed.role_set or moved or new_scope:
+            raise NotPermitted(_l("This request has not been confirmed."))  # it gave these roles, nothing else
     else:
         authorise(actor, user, AccountChange.PROFILE)
     left_advising = user.has_role(Role.ADVISER) and Role.ADVISER not in roles

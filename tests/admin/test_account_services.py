@@ -169,3 +169,24 @@ def test_a_guarded_reset_still_needs_her_factor(app, people, new_client):
     assert client.get("/cases/").status_code == 302  # not in without the code
     assert client.submit("/login/totp", {"code": totp_now(SECRET)}).status_code == 302
     assert client.get("/account/password").status_code == 200  # in, and her first duty is a password of her own
+
+
+def test_a_confirmed_request_carries_out_only_what_it_asked_for(app, people, site, second_person):
+    """A confirmed second-factor reset is no authority to give roles; a confirmed role request gives only its roles."""
+    guarded, coordinator, admin = people["guarded"], people["coordinator"], people["admin"]
+    reset = two_person.request_totp_reset(admin, guarded)
+    db.session.commit()
+    assert second_person().status_code == 302
+    with pytest.raises(NotPermitted):
+        accounts.update_user(guarded, display_name="Gabi", site=site, roles={Role.ADVISER, Role.ADMIN},
+                             locale="de", actor=admin, confirmed=reset)
+    db.session.rollback()
+    asked = two_person.request_roles(admin, coordinator, {Role.ADVISER})
+    db.session.commit()
+    assert second_person().status_code == 302
+    with pytest.raises(NotPermitted):
+        accounts.update_user(coordinator, display_name="Sina", site=site,
+                             roles={Role.SUPERVISOR, Role.ADVISER, Role.ADMIN}, locale="de", actor=admin,
+                             confirmed=asked)
+    db.session.rollback()
+    assert db.session.get(User, coordinator.id).roles == {Role.SUPERVISOR, Role.ADVISER}  # type: ignore[union-attr]
