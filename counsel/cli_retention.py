@@ -5,14 +5,12 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import select
 
 from counsel.cli_common import fail, settings
 from counsel.clock import today
 from counsel.errors import CounselError
 from counsel.extensions import db
-from counsel.models.site import Site
-from counsel.services import erasure, retention
+from counsel.services import accounts, erasure, retention
 from counsel.services import keys as key_service
 
 retention_group = AppGroup("retention", help="Erase closed cases at the end of their retention period "
@@ -42,10 +40,8 @@ def retention_purge(dry_run: bool) -> None:
 @click.argument("months", type=click.IntRange(min=0), required=False)
 def retention_site(code: str, months: int | None) -> None:
     """Keep a site's closed cases MONTHS after closing, if longer than the installation does; no MONTHS: as it does."""
-    site = db.session.scalars(select(Site).where(Site.code == code.strip().upper())).first()
-    if site is None:
-        fail(f"There is no site {code}.")
     try:
+        site = accounts.site_by_code(code)
         retention.set_site_months(site, months)
     except CounselError as exc:
         db.session.rollback()
